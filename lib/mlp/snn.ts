@@ -1,0 +1,269 @@
+/**
+ * The seed's Simple Neural Network (SNN), written from scratch: two ReLU hidden layers, sigmoid
+ * outputs (one per genre, multi-label), binary cross-entropy, mini-batch gradient descent.
+ *
+ * Forward (rows are samples, as in the seed's code):
+ *   Z1 = X W1 + b1,  A1 = ReLU(Z1)
+ *   Z2 = A1 W2 + b2, A2 = ReLU(Z2)
+ *   Z3 = A2 W3 + b3, A3 = sigmoid(Z3)
+ * Loss (mean over the n samples of the sum over outputs, 1e-10 inside the logs as the seed):
+ *   L = -(1/n) sum_i sum_j [ Y log(A3 + 1e-10) + (1 - Y) log(1 - A3 + 1e-10) ]
+ * Backward (the full pass; the seed's listing used dW1 and db1 without computing them):
+ *   dZ3 = A3 - Y
+ *   dW3 = A2^T dZ3 / n,  db3 = colsum(dZ3) / n
+ *   dZ2 = (dZ3 W3^T) * ReLU'(Z2),  dW2 = A1^T dZ2 / n,  db2 = colsum(dZ2) / n
+ *   dZ1 = (dZ2 W2^T) * ReLU'(Z1),  dW1 = X^T dZ1 / n,   db1 = colsum(dZ1) / n
+ * Update: W <- W - lr dW (SGD here; `AdamNeuralNetwork` overrides `step`).
+ */
+import { Matrix } from 'ml-matrix';
+import { check } from '../util/errors';
+import { Rng } from '../util/rng';
+import {
+  addRowInPlace,
+  Mat,
+  matmul,
+  matmulAT,
+  matmulBT,
+  sumRows,
+  takeRows,
+  toMat,
+  toMatrix,
+  zeros,
+} from './matrix';
+
+export const PARAM_NAMES = ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+export type Params = Record<ParamName, Mat>;
+
+export interface SnnOptions {
+  /** Hidden layer widths; the seed's [512, 256]. */
+  hiddenSizes?: [number, number];
+  /** The seed's 0.01. */
+  learningRate?: number;
+  /** Initial weights are N(0, 1) x weightScale; the seed's 0.01. */
+  weightScale?: number;
+  /** Seeds the initial weights and the shuffles. */
+  seed?: number;
+  /**
+   * Clip each weight gradient elementwise to [-v, v] before the update (the BNN's 0.5). As in the
+   * seed's listing only dW1..dW3 are clipped, not the bias gradients. null: no clipping.
+   */
+  gradientClipValue?: number | null;
+}
+
+export interface FitOptions {
+  /** The seed's SNN default is 20 (its BNN members use 10). */
+  epochs?: number;
+  batchSize?: number;
+  /**
+   * 'full' (the seed): after each epoch, one forward pass over all of X gives the epoch's loss.
+   * 'batches': the mean of the mini-batch losses seen during the epoch (no extra pass).
+   */
+  lossOn?: 'full' | 'batches';
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+export interface ForwardCache {
+  Z1: Mat;
+  A1: Mat;
+  Z2: Mat;
+  A2: Mat;
+  Z3: Mat;
+  A3: Mat;
+}
+
+const relu = (z: Mat): Mat => {
+  const out = zeros(z.rows, z.cols);
+  for (let i = 0; i < z.data.length; i++) out.data[i] = Math.max(0, z.data[i] as number);
+  return out;
+};
+
+const sigmoid = (z: Mat): Mat => {
+  const out = zeros(z.rows, z.cols);
+  for (let i = 0; i < z.data.length; i++) out.data[i] = 1 / (1 + Math.exp(-(z.data[i] as number)));
+  return out;
+};
+
+/** dA * ReLU'(Z), in place on dA; ReLU'(0) = 0 as in `Z > 0`. */
+const reluBackwardInPlace = (dA: Mat, z: Mat): Mat => {
+  for (let i = 0; i < dA.data.length; i++) if ((z.data[i] as number) <= 0) dA.data[i] = 0;
+  return dA;
+};
+
+const scaleInPlace = (a: Mat, s: number): Mat => {
+  for (let i = 0; i < a.data.length; i++) a.data[i] *= s;
+  return a;
+};
+
+/** The seed's binary cross-entropy: mean over samples of the sum over outputs, 1e-10 in the logs. */
+export function binaryCrossEntropy(yPred: Mat, yTrue: Mat): number {
+  check(
+    yPred.rows === yTrue.rows && yPred.cols === yTrue.cols,
+    'yTrue',
+    `shape ${yTrue.rows}x${yTrue.cols} differs from the predictions' ${yPred.rows}x${yPred.cols}`,
+  );
+  let s = 0;
+  for (let i = 0; i < yPred.data.length; i++) {
+    const p = yPred.data[i] as number;
+    const y = yTrue.data[i] as number;
+    s += y * Math.log(p + 1e-10) + (1 - y) * Math.log(1 - p + 1e-10);
+  }
+  return -s / yPred.rows;
+}
+
+export class SimpleNeuralNetwork {
+  readonly hiddenSizes: [number, number];
+  readonly learningRate: number;
+  readonly weightScale: number;
+  readonly seed: number;
+  readonly gradientClipValue: number | null;
+  params: Params | null = null;
+  protected readonly rng: Rng;
+
+  constructor(options: SnnOptions = {}) {
+    this.hiddenSizes = options.hiddenSizes ?? [512, 256];
+    this.learningRate = options.learningRate ?? 0.01;
+    this.weightScale = options.weightScale ?? 0.01;
+    this.seed = options.seed ?? 42;
+    this.gradientClipValue = options.gradientClipValue ?? null;
+    for (const h of this.hiddenSizes)
+      check(Number.isInteger(h) && h > 0, 'hiddenSizes', `expected positive integers, got ${h}`);
+    check(this.learningRate > 0, 'learningRate', `expected > 0, got ${this.learningRate}`);
+    check(
+      this.gradientClipValue === null || this.gradientClipValue > 0,
+      'gradientClipValue',
+      `expected > 0 or null, got ${this.gradientClipValue}`,
+    );
+    this.rng = new Rng(this.seed);
+  }
+
+  /** W ~ N(0,1) x weightScale, b = 0 (the seed). Called by `fit` when not yet initialised. */
+  init(inputSize: number, outputSize: number): void {
+    const init = this.rng.fork('init');
+    const sizes = [inputSize, this.hiddenSizes[0], this.hiddenSizes[1], outputSize];
+    const p: Partial<Params> = {};
+    for (let l = 1; l <= 3; l++) {
+      const w = zeros(sizes[l - 1] as number, sizes[l] as number);
+      for (let i = 0; i < w.data.length; i++) w.data[i] = init.normal() * this.weightScale;
+      p[`W${l}` as ParamName] = w;
+      p[`b${l}` as ParamName] = zeros(1, sizes[l] as number);
+    }
+    this.params = p as Params;
+  }
+
+  protected requireParams(): Params {
+    check(this.params !== null, 'model', 'not fitted yet: call fit() (or init()) first');
+    return this.params;
+  }
+
+  forward(X: Mat): ForwardCache {
+    const { W1, b1, W2, b2, W3, b3 } = this.requireParams();
+    check(X.cols === W1.rows, 'X', `expected ${W1.rows} columns, got ${X.cols}`);
+    const Z1 = addRowInPlace(matmul(X, W1), b1);
+    const A1 = relu(Z1);
+    const Z2 = addRowInPlace(matmul(A1, W2), b2);
+    const A2 = relu(Z2);
+    const Z3 = addRowInPlace(matmul(A2, W3), b3);
+    const A3 = sigmoid(Z3);
+    return { Z1, A1, Z2, A2, Z3, A3 };
+  }
+
+  /** The full backward pass (see the file comment), unclipped. */
+  gradients(X: Mat, Y: Mat, cache: ForwardCache = this.forward(X)): Params {
+    const { W2, W3 } = this.requireParams();
+    const n = X.rows;
+    const { Z1, A1, Z2, A2, A3 } = cache;
+    const dZ3 = zeros(A3.rows, A3.cols);
+    for (let i = 0; i < dZ3.data.length; i++)
+      dZ3.data[i] = (A3.data[i] as number) - (Y.data[i] as number);
+    const dW3 = scaleInPlace(matmulAT(A2, dZ3), 1 / n);
+    const db3 = scaleInPlace(sumRows(dZ3), 1 / n);
+    const dZ2 = reluBackwardInPlace(matmulBT(dZ3, W3), Z2);
+    const dW2 = scaleInPlace(matmulAT(A1, dZ2), 1 / n);
+    const db2 = scaleInPlace(sumRows(dZ2), 1 / n);
+    const dZ1 = reluBackwardInPlace(matmulBT(dZ2, W2), Z1);
+    const dW1 = scaleInPlace(matmulAT(X, dZ1), 1 / n);
+    const db1 = scaleInPlace(sumRows(dZ1), 1 / n);
+    return { W1: dW1, b1: db1, W2: dW2, b2: db2, W3: dW3, b3: db3 };
+  }
+
+  /** Elementwise clipping of the weight gradients to [-v, v] (the BNN's rule), in place. */
+  clipGradients(grads: Params): Params {
+    const v = this.gradientClipValue;
+    if (v === null) return grads;
+    for (const name of ['W1', 'W2', 'W3'] as const) {
+      const g = grads[name].data;
+      for (let i = 0; i < g.length; i++) g[i] = Math.min(v, Math.max(-v, g[i] as number));
+    }
+    return grads;
+  }
+
+  /** One update from `grads`. Plain SGD here: p <- p - lr dp. */
+  step(grads: Params): void {
+    const p = this.requireParams();
+    for (const name of PARAM_NAMES) {
+      const w = p[name].data;
+      const g = grads[name].data;
+      for (let i = 0; i < w.length; i++) w[i] -= this.learningRate * (g[i] as number);
+    }
+  }
+
+  /** Mini-batch training as in the seed: shuffle each epoch, step per batch. Returns the loss per epoch. */
+  fit(
+    Xin: Matrix | number[][] | Mat,
+    Yin: Matrix | number[][] | Mat,
+    options: FitOptions = {},
+  ): number[] {
+    const X = toMat(Xin, 'X');
+    const Y = toMat(Yin, 'Y');
+    check(Y.rows === X.rows, 'Y', `has ${Y.rows} rows but X has ${X.rows}`);
+    const epochs = options.epochs ?? 20;
+    const batchSize = options.batchSize ?? 32;
+    check(
+      Number.isInteger(epochs) && epochs >= 0,
+      'epochs',
+      `expected an integer >= 0, got ${epochs}`,
+    );
+    check(
+      Number.isInteger(batchSize) && batchSize > 0,
+      'batchSize',
+      `expected an integer > 0, got ${batchSize}`,
+    );
+    if (this.params === null) this.init(X.cols, Y.cols);
+    const p = this.requireParams();
+    check(X.cols === p.W1.rows, 'X', `expected ${p.W1.rows} columns, got ${X.cols}`);
+    check(Y.cols === p.W3.cols, 'Y', `expected ${p.W3.cols} columns, got ${Y.cols}`);
+    const shuffler = this.rng.fork('shuffle');
+    const order = Array.from({ length: X.rows }, (_, i) => i);
+    const history: number[] = [];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      shuffler.shuffle(order);
+      let batchLossSum = 0;
+      for (let start = 0; start < X.rows; start += batchSize) {
+        const end = Math.min(X.rows, start + batchSize);
+        const xb = takeRows(X, order, start, end);
+        const yb = takeRows(Y, order, start, end);
+        const cache = this.forward(xb);
+        if (options.lossOn === 'batches')
+          batchLossSum += binaryCrossEntropy(cache.A3, yb) * (end - start);
+        this.step(this.clipGradients(this.gradients(xb, yb, cache)));
+      }
+      const loss =
+        options.lossOn === 'batches'
+          ? batchLossSum / X.rows
+          : binaryCrossEntropy(this.forward(X).A3, Y);
+      history.push(loss);
+      options.onEpoch?.(epoch, loss);
+    }
+    return history;
+  }
+
+  /** Sigmoid outputs, one row per sample (values in (0, 1)). */
+  predictMat(Xin: Matrix | number[][] | Mat): Mat {
+    return this.forward(toMat(Xin, 'X')).A3;
+  }
+
+  predict(Xin: Matrix | number[][] | Mat): Matrix {
+    return toMatrix(this.predictMat(Xin));
+  }
+}
