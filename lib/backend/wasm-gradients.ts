@@ -86,6 +86,11 @@ class Composer {
     return this.run(tf.Slice, { x }, { begin, size });
   }
 
+  /** [batch, m, k] x [batch, k, n]; neither operand transposed (see pointwiseBackpropFilter). */
+  matMul(a: Info, b: Info): Info {
+    return this.run(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false });
+  }
+
   reverse(x: Info, dims: number[]): Info {
     return this.run(tf.Reverse, { x }, { dims });
   }
@@ -333,6 +338,8 @@ function conv2dBackpropFilter(args: {
   };
   checkAttrs(tf.Conv2DBackpropFilter, attrs, attrs.filterShape, false);
   const g = geometry(x.shape as Shape4, attrs.filterShape, attrs, false);
+  if (g.filterHeight === 1 && g.filterWidth === 1 && g.padTop === 0 && g.padLeft === 0)
+    return compose(args.backend, (c) => pointwiseBackpropFilter(c, x, dy, g));
   return compose(args.backend, (c) => {
     const xt = c.transpose(x, [3, 1, 2, 0]); // [ci, h, w, n]
     const dyt = c.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]
@@ -353,6 +360,44 @@ function conv2dBackpropFilter(args: {
     ); // [ci, fh, fw, co]
     return c.transpose(grad, [1, 2, 0, 3]);
   });
+}
+
+/**
+ * Conv2DBackpropFilter for a 1x1 filter without padding (every 1x1 conv of ResNet50 and Xception,
+ * stride 1 or 2), as a matrix product. Here
+ *
+ *   dfilter[0, 0, d, o] = sum_{b, i, j} x[b, i*sh, j*sw, d] * dy[b, i, j, o] = (xs^T dy)[d, o]
+ *
+ * with xs the [P = n*oh*ow, ci] matrix of the x pixels the filter saw (every sh-th row, sw-th
+ * column) and dy read as [P, co]. The swapped-axes conv would also compute this, but as a conv
+ * with one output pixel per image and an (oh x ow)-tap filter of only n channels, which XNNPACK
+ * runs at a quarter of its speed. wasm's BatchMatMul reaches XNNPACK's fully-connected kernel only
+ * when neither operand is transposed (its transposeA path is a loop, ~2 GFLOP/s), so xs^T is
+ * built explicitly; wasm's StridedSlice and rank-6 Transpose are slow generic loops too, so the
+ * stride is taken by transposes of rank <= 4 and prefix views:
+ *
+ *   x, cropped/padded to [n, oh*sh, ow*sw, ci], is [n*oh, sh, ow, sw*ci];
+ *   transposed to [sh, n*oh, ow, sw*ci], its first block (row offset 0) is [P, sw, ci];
+ *   that, transposed to [sw, ci, P], starts with the column-offset-0 block: xs^T, [ci, P].
+ *
+ * With stride 1 and ci > co it is cheaper to transpose dy instead and the small result after.
+ */
+function pointwiseBackpropFilter(c: Composer, x: Info, dy: Info, g: ConvGeometry): Info {
+  const ci = x.shape[3]!;
+  const co = dy.shape[3]!;
+  const { batch: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = g;
+  const pixels = n * oh * ow;
+  if (sh === 1 && sw === 1 && ci > co) {
+    const dyT = c.transpose(view(dy, [pixels, co]), [1, 0]); // [co, P]
+    const gradT = c.matMul(view(dyT, [1, co, pixels]), view(x, [1, pixels, ci])); // [1, co, ci]
+    return view(c.transpose(gradT, [0, 2, 1]), [1, 1, ci, co]);
+  }
+  const fit = cropToFit(c, x, [0, 0], [oh * sh, ow * sw]);
+  const grid = c.pad(fit.t, [[0, 0], ...fit.pads, [0, 0]]); // [n, oh*sh, ow*sw, ci]
+  const rows = sh === 1 ? grid : c.transpose(view(grid, [n * oh, sh, ow, sw * ci]), [1, 0, 2, 3]);
+  const xsT = c.transpose(view(rows, [pixels, sw, ci]), [1, 2, 0]); // [sw, ci, P]
+  const grad = c.matMul(view(xsT, [1, ci, pixels]), view(dy, [1, pixels, co])); // [1, ci, co]
+  return view(grad, [1, 1, ci, co]);
 }
 
 /**
