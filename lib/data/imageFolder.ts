@@ -66,7 +66,9 @@ export interface ImageCacheOptions {
 export interface ScanOptions {
   /**
    * When given, the one decode of each file also writes its resized copy to the cache, and files
-   * already cached are not decoded again. Without it, files are decoded only to check them.
+   * already cached (or already found unusable) are not decoded again. An image cached under a
+   * higher `limitInputPixels` stays usable under a lower one: it was already decoded safely.
+   * Without it, files are decoded only to check them.
    */
   cache?: ImageCacheOptions | null;
   limitInputPixels?: number;
@@ -166,20 +168,32 @@ function listClassFolders(root: string): { classNames: string[]; candidates: Can
   return { classNames, candidates, loose };
 }
 
-function verdictFile(cache: ImageCacheOptions, hash: string, limit: number): string {
+function verdictFile(cache: ImageCacheOptions, hash: string): string {
   return path.join(
     cache.cacheDir,
     `${cache.imageSize}px-${policyTag({ size: cache.imageSize, kernel: cache.kernel })}`,
     'skipped',
-    `${hash}-limit${limit}.json`,
+    `${hash}.json`,
   );
 }
 
-function readVerdict(file: string): { reason: SkipReason; message: string } | null {
+interface Verdict {
+  reason: SkipReason;
+  message: string;
+  /** The pixel limit in force when the verdict was made. */
+  limit: number;
+}
+
+/**
+ * A recorded reason to skip a file, when it still holds: 'too-large' only under the same pixel
+ * limit (a run with a higher limit must try the image), every other reason always.
+ */
+function readVerdict(file: string, limit: number): Verdict | null {
   try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { reason?: unknown; message?: unknown };
-    if (typeof v.reason === 'string' && typeof v.message === 'string')
-      return { reason: v.reason as SkipReason, message: v.message };
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Verdict>;
+    if (typeof v.reason === 'string' && typeof v.message === 'string' && typeof v.limit === 'number')
+      if (v.reason !== 'too-large' || v.limit === limit)
+        return { reason: v.reason, message: v.message, limit: v.limit };
   } catch {
     // Missing or damaged: decide again.
   }
@@ -217,10 +231,17 @@ export async function scanImageFolder(root: string, opts: ScanOptions = {}): Pro
     opts.progressLabel === null ? null : createProgress(opts.progressLabel ?? 'images', candidates.length);
   let done = 0;
 
+  // Identical files are decided once: the second copy waits for the first one's outcome.
+  const byHash = new Map<string, Promise<{ reason: SkipReason; message: string } | null>>();
   const results = await mapPool(candidates, opts.concurrency ?? 2, async (c) => {
     const data = await fs.promises.readFile(c.full);
     const hash = sha256(data);
-    const outcome = await decideOne(data, hash, cache, limit, stats);
+    let decision = byHash.get(hash);
+    if (!decision) {
+      decision = decideOne(data, hash, cache, limit, stats);
+      byHash.set(hash, decision);
+    }
+    const outcome = await decision;
     progress?.update(++done);
     return { c, hash, bytes: data.length, outcome };
   });
@@ -258,15 +279,15 @@ async function decideOne(
   if (cache) {
     const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
     target = cacheFile(cache.cacheDir, hash, cache.imageSize, tag);
-    verdict = verdictFile(cache, hash, limit);
+    verdict = verdictFile(cache, hash);
     if (await isCachedImageValid(target, cache.imageSize, (e) => stats.rebuiltCorrupt.push(e.subject ?? ''))) {
       stats.fromCache++;
       return null;
     }
-    const known = readVerdict(verdict);
+    const known = readVerdict(verdict, limit);
     if (known) {
       stats.fromCache++;
-      return known;
+      return { reason: known.reason, message: known.message };
     }
   }
   try {
@@ -281,14 +302,14 @@ async function decideOne(
   } catch (e) {
     if (!(e instanceof ImageDecodeError)) throw e;
     const out = { reason: e.reason, message: e.message };
-    if (verdict) writeJsonAtomic(verdict, out);
+    if (verdict) writeJsonAtomic(verdict, { ...out, limit });
     return out;
   }
 }
 
 /**
  * Makes sure every image of `folder` has a valid cache entry, decoding only what is missing or
- * corrupt (use it after a scan made without `cache`). Returns the same statistics as a scan.
+ * corrupt, and identical files once (use it after a scan made without `cache`). Returns the same statistics as a scan.
  */
 export async function buildImageCache(
   folder: ImageFolder,
@@ -300,7 +321,13 @@ export async function buildImageCache(
   const progress =
     opts.progressLabel === null ? null : createProgress(opts.progressLabel ?? 'resize', folder.images.length);
   let done = 0;
+  const started = new Set<string>();
   await mapPool(folder.images, opts.concurrency ?? 2, async (im) => {
+    if (started.has(im.hash)) {
+      progress?.update(++done);
+      return;
+    }
+    started.add(im.hash);
     const full = resolveInside(folder.root, im.path);
     const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
     const target = cacheFile(cache.cacheDir, im.hash, cache.imageSize, tag);

@@ -9,13 +9,21 @@ export function tempDir(label: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A small JPEG whose colour depends on `shade`, so different shades give different content. */
+/**
+ * A small JPEG whose colours depend on `shade` (different shades, different content), with a
+ * horizontal gradient and a dark left edge so that flips and zooms change its pixels.
+ */
 export async function jpeg(shade: number, width = 40, height = 30): Promise<Buffer> {
-  return sharp({
-    create: { width, height, channels: 3, background: { r: shade % 256, g: (shade * 7) % 256, b: 90 } },
-  })
-    .jpeg({ quality: 90 })
-    .toBuffer();
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const edge = x < width / 4 ? 0 : 1;
+      raw.set(
+        [edge * (shade % 256), edge * ((shade * 7 + y * 3) % 256), Math.round((255 * x) / width)],
+        (y * width + x) * 3,
+      );
+    }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
 export async function png(shade: number, width = 40, height = 30, alpha = 1): Promise<Buffer> {
