@@ -1,0 +1,12 @@
+export { KerasBatchNormalization } from './batch-norm';
+export { buildClassifier, HEAD_LAYER_NAMES } from './classifier';
+export type { ClassifierOptions } from './classifier';
+export { freezeBase, freezeBlocks, xceptionBlockOf, XCEPTION_BLOCKS } from './freeze';
+export { preprocessInput } from './preprocess';
+export type { BackboneKind } from './preprocess';
+export { buildResNet50 } from './resnet50';
+export type { ResNet50Options } from './resnet50';
+export { SeededDropout, setDropoutStep } from './seeded-dropout';
+export { buildXception } from './xception';
+export type { XceptionOptions } from './xception';
+export { scaleChannels } from './width';
