@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { train, type TrainResult } from '../../lib/train/loop';
+import { runSweep, type SweepResult } from '../../lib/train/sweep';
+import { MemorySource, buildTinyModel, freezeFirst, scale, setDropoutStep } from './fixtures';
+
+/** The training and sweep scenarios shared by the in-process reference and the child processes. */
+export const SIZE = 8;
+
+export function scenarioSources() {
+  return {
+    trainSource: new MemorySource([6, 5, 5], SIZE, 21, true),
+    valSource: new MemorySource([3, 3, 3], SIZE, 22, false),
+  };
+}
+
+export interface Hang {
+  epoch: number;
+  batch: number;
+  model?: number | undefined;
+}
+
+function hangHere(): Promise<never> {
+  process.stdout.write('HANG\n');
+  return new Promise(() => {
+    setInterval(() => undefined, 1000);
+  });
+}
+
+export async function trainScenario(
+  outDir: string,
+  hang?: Hang,
+  initSeed = 3,
+): Promise<{
+  result: TrainResult;
+  model: tf.LayersModel;
+}> {
+  const model = buildTinyModel({ imageSize: SIZE, numClasses: 3, seed: initSeed });
+  const result = await train({
+    model,
+    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
+    ...scenarioSources(),
+    epochs: 3,
+    batchSize: 4,
+    outDir,
+    seed: 9,
+    preprocess: scale,
+    setDropoutStep,
+    log: null,
+    callbacks: {
+      async onBatchEnd(epoch, batch) {
+        if (hang && hang.epoch === epoch && hang.batch === batch) await hangHere();
+      },
+    },
+  });
+  return { result, model };
+}
+
+export async function sweepScenario(
+  outDir: string,
+  pretrainDir: string,
+  hang?: Hang,
+): Promise<SweepResult> {
+  return runSweep({
+    blocks: [0, 2, 4],
+    fromCheckpoint: pretrainDir,
+    buildModel: () => buildTinyModel({ imageSize: SIZE, numClasses: 3, seed: 77 }),
+    freeze: freezeFirst,
+    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
+    ...scenarioSources(),
+    epochs: 2,
+    batchSize: 4,
+    outDir,
+    seed: 9,
+    preprocess: scale,
+    setDropoutStep,
+    log: null,
+    callbacks: {
+      async onBatchEnd(blocks, epoch, batch) {
+        if (hang && hang.model === blocks && hang.epoch === epoch && hang.batch === batch)
+          await hangHere();
+      },
+    },
+  });
+}
+
+export async function runChildScenario(
+  mode: 'train' | 'sweep',
+  outDir: string,
+  hang?: Hang,
+): Promise<void> {
+  if (mode === 'train') {
+    const { model } = await trainScenario(outDir, hang);
+    model.dispose();
+  } else {
+    await sweepScenario(`${outDir}/sweep`, `${outDir}/pretrain`, hang);
+  }
+}
