@@ -10,3 +10,5 @@ export { SeededDropout, setDropoutStep } from './seeded-dropout';
 export { buildXception } from './xception';
 export type { XceptionOptions } from './xception';
 export { scaleChannels } from './width';
+export { loadKerasWeights, readKerasWeightFile } from './keras-weights';
+export type { KerasFileLayer, LoadKerasWeightsResult } from './keras-weights';
