@@ -1,0 +1,539 @@
+/**
+ * Principal component analysis with scikit-learn's semantics (`sklearn.decomposition.PCA`, 1.2):
+ * the data are centred by their column means; `components` (k x d, row-major) are the right
+ * singular vectors of the centred data; `explainedVariance` = s^2 / (n - 1);
+ * `explainedVarianceRatio` divides by the total variance (the sum of the column variances,
+ * ddof 1); signs follow sklearn's `svd_flip` as 1.2 applies it to both solvers: in each column
+ * of U (the left singular vectors, i.e. the scores) the entry largest in absolute value is
+ * positive.
+ *
+ * Two solvers, chosen like sklearn's `svd_solver='auto'`: 'full' when max(n, d) <= 500 or k is
+ * at least 80% of min(n, d), else 'randomized'.
+ * - 'full': exact, in float64, from the eigen-decomposition of the smaller Gram matrix
+ *   (Xc Xc^T when n <= d, else Xc^T Xc), which is exact for the leading components.
+ * - 'randomized': Halko, Martinsson and Tropp (2011), Algorithm 4.4 with the range found on the
+ *   feature side as sklearn does when n < d: l = k + nOversamples random directions, nIter power
+ *   iterations (sklearn's 'auto': 7 when k < 0.1 min(n, d), else 4), each side orthonormalised
+ *   between products (Householder QR on the sample side, Cholesky QR on the feature side), then
+ *   an exact SVD of the small projected matrix. The data are only touched through the products
+ *   X Q and P^T X, computed chunk by chunk, so a store of several GB is streamed, never loaded;
+ *   centring is folded into those products (X - 1 mu^T) Q = X Q - 1 (mu^T Q). Products run on
+ *   TensorFlow.js (float32; the wasm backend does about 16-25 GFLOP/s here); everything else is
+ *   float64. Results therefore agree with sklearn to float32 accuracy and, being randomized, up
+ *   to the approximation error of the method (negligible where the spectrum has a gap after k).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArtstyleError, check } from '../util/errors';
+import { createProgress } from '../util/progress';
+import { Rng } from '../util/rng';
+import { householderQr, smallSvd } from './linalg';
+import { FeatureStore } from './store';
+
+export interface DenseRows {
+  rows: number;
+  cols: number;
+  /** rows x cols, row-major */
+  data: Float32Array | Float64Array;
+}
+
+export type PcaInput = FeatureStore | DenseRows;
+
+export interface PcaOptions {
+  /** The seed's 100. */
+  nComponents?: number;
+  svdSolver?: 'auto' | 'full' | 'randomized';
+  /** sklearn's default 10. */
+  nOversamples?: number;
+  nIter?: 'auto' | number;
+  /** The seed's random_state=42. */
+  randomState?: number;
+  /** Rows per product in the randomized solver when the input is in memory. */
+  chunkRows?: number;
+}
+
+interface SourceChunk {
+  rowOffset: number;
+  rows: number;
+  data: Float32Array | Float64Array;
+}
+
+interface Source {
+  rows: number;
+  dims: number;
+  forEachChunk(fn: (c: SourceChunk) => void, pass: number): void;
+}
+
+function toSource(x: PcaInput, chunkRows: number): Source {
+  if (x instanceof FeatureStore) {
+    return {
+      rows: x.rows,
+      dims: x.dims,
+      // Checksums are verified on the first pass; later passes reread the same files.
+      forEachChunk: (fn, pass) => x.forEachChunk(fn, { verify: pass === 0 }),
+    };
+  }
+  check(
+    Number.isInteger(x.rows) && x.rows > 0,
+    'X.rows',
+    `expected a positive integer, got ${x.rows}`,
+  );
+  check(
+    Number.isInteger(x.cols) && x.cols > 0,
+    'X.cols',
+    `expected a positive integer, got ${x.cols}`,
+  );
+  check(
+    x.data.length === x.rows * x.cols,
+    'X.data',
+    `expected ${x.rows} x ${x.cols} values, got ${x.data.length}`,
+  );
+  for (let i = 0; i < x.data.length; i++)
+    if (!Number.isFinite(x.data[i]))
+      check(false, 'X', `non-finite value at row ${Math.floor(i / x.cols)}, column ${i % x.cols}`);
+  return {
+    rows: x.rows,
+    dims: x.cols,
+    forEachChunk: (fn) => {
+      for (let r = 0; r < x.rows; r += chunkRows) {
+        const rows = Math.min(chunkRows, x.rows - r);
+        fn({ rowOffset: r, rows, data: x.data.subarray(r * x.cols, (r + rows) * x.cols) });
+      }
+    },
+  };
+}
+
+/** Per-column mean and sum of squared deviations, merged chunk by chunk (Chan et al.). */
+class ColumnMoments {
+  readonly mean: Float64Array;
+  readonly m2: Float64Array;
+  count = 0;
+  constructor(d: number) {
+    this.mean = new Float64Array(d);
+    this.m2 = new Float64Array(d);
+  }
+  add(data: Float32Array | Float64Array, rows: number): void {
+    const d = this.mean.length;
+    const cm = new Float64Array(d);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < d; j++) cm[j] = (cm[j] as number) + (data[i * d + j] as number);
+    for (let j = 0; j < d; j++) cm[j] = (cm[j] as number) / rows;
+    const cq = new Float64Array(d);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < d; j++)
+        cq[j] = (cq[j] as number) + ((data[i * d + j] as number) - (cm[j] as number)) ** 2;
+    const n = this.count + rows;
+    for (let j = 0; j < d; j++) {
+      const delta = (cm[j] as number) - (this.mean[j] as number);
+      this.mean[j] = (this.mean[j] as number) + (delta * rows) / n;
+      this.m2[j] =
+        (this.m2[j] as number) + (cq[j] as number) + (delta * delta * this.count * rows) / n;
+    }
+    this.count = n;
+  }
+  totalVariance(): number {
+    let s = 0;
+    for (const v of this.m2) s += v;
+    return s / (this.count - 1);
+  }
+}
+
+export class PCA {
+  readonly nComponents: number;
+  readonly svdSolver: 'auto' | 'full' | 'randomized';
+  readonly nOversamples: number;
+  readonly nIter: 'auto' | number;
+  readonly randomState: number;
+  readonly chunkRows: number;
+  /** Fitted: 'full' or 'randomized'. */
+  solverUsed: 'full' | 'randomized' | null = null;
+  nSamples = 0;
+  nFeatures = 0;
+  /** Column means (d). */
+  mean: Float64Array = new Float64Array(0);
+  /** k x d, row-major, unit rows. */
+  components: Float64Array = new Float64Array(0);
+  singularValues: number[] = [];
+  explainedVariance: number[] = [];
+  explainedVarianceRatio: number[] = [];
+  /** The scores U S of the fitted rows (n x k, row-major), as sklearn's fit_transform returns. */
+  private scores: Float64Array = new Float64Array(0);
+
+  constructor(options: PcaOptions = {}) {
+    this.nComponents = options.nComponents ?? 100;
+    this.svdSolver = options.svdSolver ?? 'auto';
+    this.nOversamples = options.nOversamples ?? 10;
+    this.nIter = options.nIter ?? 'auto';
+    this.randomState = options.randomState ?? 42;
+    this.chunkRows = options.chunkRows ?? 1024;
+    check(
+      Number.isInteger(this.nComponents) && this.nComponents > 0,
+      'nComponents',
+      `expected a positive integer, got ${this.nComponents}`,
+    );
+    check(
+      ['auto', 'full', 'randomized'].includes(this.svdSolver),
+      'svdSolver',
+      `expected auto, full or randomized, got ${this.svdSolver}`,
+    );
+    check(
+      Number.isInteger(this.nOversamples) && this.nOversamples >= 0,
+      'nOversamples',
+      `expected an integer >= 0`,
+    );
+    check(
+      this.nIter === 'auto' || (Number.isInteger(this.nIter) && this.nIter >= 0),
+      'nIter',
+      `expected 'auto' or an integer >= 0, got ${this.nIter}`,
+    );
+  }
+
+  fit(x: PcaInput): this {
+    const src = toSource(x, this.chunkRows);
+    const { rows: n, dims: d } = src;
+    const k = this.nComponents;
+    check(
+      k <= Math.min(n, d),
+      'nComponents',
+      `${k} exceeds min(n_samples, n_features) = min(${n}, ${d})`,
+    );
+    check(n >= 2, 'X', `need at least 2 rows, got ${n}`);
+    let solver = this.svdSolver;
+    if (solver === 'auto')
+      solver = Math.max(n, d) <= 500 || k >= 0.8 * Math.min(n, d) ? 'full' : 'randomized';
+    this.nSamples = n;
+    this.nFeatures = d;
+    this.solverUsed = solver;
+    const res = solver === 'full' ? this.fitFull(src) : this.fitRandomized(src);
+    // svd_flip, u-based: the largest |U_ij| of each column j is made positive.
+    for (let j = 0; j < k; j++) {
+      let best = 0;
+      for (let i = 0; i < n; i++)
+        if (Math.abs(res.u[i * k + j] as number) > Math.abs(res.u[best * k + j] as number))
+          best = i;
+      if ((res.u[best * k + j] as number) < 0) {
+        for (let i = 0; i < n; i++) res.u[i * k + j] = -(res.u[i * k + j] as number);
+        for (let c = 0; c < d; c++) res.vt[j * d + c] = -(res.vt[j * d + c] as number);
+      }
+    }
+    this.mean = res.mean;
+    this.components = res.vt;
+    this.singularValues = res.s;
+    this.explainedVariance = res.s.map((s) => (s * s) / (n - 1));
+    this.explainedVarianceRatio = this.explainedVariance.map((v) => v / res.totalVariance);
+    this.scores = new Float64Array(n * k);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++)
+        this.scores[i * k + j] = (res.u[i * k + j] as number) * (res.s[j] as number);
+    return this;
+  }
+
+  /** Fits, then returns the scores of the fitted rows (n x k, row-major), without another pass. */
+  fitTransform(x: PcaInput): Float64Array {
+    this.fit(x);
+    return this.scores.slice();
+  }
+
+  /** (X - mean) components^T, n x k row-major; a store is read chunk by chunk. */
+  transform(x: PcaInput): Float64Array {
+    check(this.solverUsed !== null, 'pca', 'not fitted yet: call fit() first');
+    const src = toSource(x, this.chunkRows);
+    const k = this.nComponents;
+    const d = this.nFeatures;
+    check(src.dims === d, 'X', `expected ${d} columns (as fitted), got ${src.dims}`);
+    const out = new Float64Array(src.rows * k);
+    src.forEachChunk((c) => {
+      for (let i = 0; i < c.rows; i++) {
+        const row = i * d;
+        for (let j = 0; j < k; j++) {
+          let s = 0;
+          const comp = j * d;
+          for (let t = 0; t < d; t++)
+            s +=
+              ((c.data[row + t] as number) - (this.mean[t] as number)) *
+              (this.components[comp + t] as number);
+          out[(c.rowOffset + i) * k + j] = s;
+        }
+      }
+    }, 0);
+    return out;
+  }
+
+  private fitFull(src: Source): FitResult {
+    const { rows: n, dims: d } = src;
+    const k = this.nComponents;
+    const small = Math.min(n, d);
+    if (small > 4000 || n * d > 2 ** 28)
+      throw new ArtstyleError(
+        'too-large',
+        `the exact PCA of a ${n} x ${d} matrix needs a ${small} x ${small} eigen-decomposition in memory; use svdSolver 'randomized'`,
+        'svdSolver',
+      );
+    const moments = new ColumnMoments(d);
+    const xc = new Float64Array(n * d);
+    src.forEachChunk((c) => {
+      moments.add(c.data, c.rows);
+      for (let i = 0; i < c.rows * d; i++) xc[c.rowOffset * d + i] = c.data[i] as number;
+    }, 0);
+    const mu = moments.mean;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) xc[i * d + j] = (xc[i * d + j] as number) - (mu[j] as number);
+    // Gram matrix of the smaller side; its eigenvectors are U (n <= d) or V (n > d).
+    const sampleSide = n <= d;
+    const g = new Float64Array(small * small);
+    if (sampleSide) {
+      for (let a = 0; a < n; a++)
+        for (let b = 0; b <= a; b++) {
+          let s = 0;
+          for (let t = 0; t < d; t++) s += (xc[a * d + t] as number) * (xc[b * d + t] as number);
+          g[a * n + b] = s;
+          g[b * n + a] = s;
+        }
+    } else {
+      for (let i = 0; i < n; i++)
+        for (let a = 0; a < d; a++) {
+          const xa = xc[i * d + a] as number;
+          if (xa === 0) continue;
+          for (let b = 0; b < d; b++)
+            g[a * d + b] = (g[a * d + b] as number) + xa * (xc[i * d + b] as number);
+        }
+    }
+    const eig = smallSvd(g, small, small); // symmetric PSD: singular pairs are eigen-pairs
+    const s = eig.s.slice(0, k).map((lambda) => Math.sqrt(Math.max(0, lambda)));
+    const u = new Float64Array(n * k);
+    const vt = new Float64Array(k * d);
+    for (let j = 0; j < k; j++) {
+      const sj = s[j] as number;
+      const inv = sj > 0 ? 1 / sj : 0;
+      if (sampleSide) {
+        for (let i = 0; i < n; i++) u[i * k + j] = eig.u.get(i, j);
+        for (let i = 0; i < n; i++) {
+          const ui = (u[i * k + j] as number) * inv;
+          if (ui === 0) continue;
+          for (let t = 0; t < d; t++)
+            vt[j * d + t] = (vt[j * d + t] as number) + ui * (xc[i * d + t] as number);
+        }
+      } else {
+        for (let t = 0; t < d; t++) vt[j * d + t] = eig.u.get(t, j);
+        for (let i = 0; i < n; i++) {
+          let acc = 0;
+          for (let t = 0; t < d; t++) acc += (xc[i * d + t] as number) * (vt[j * d + t] as number);
+          u[i * k + j] = acc * inv;
+        }
+      }
+    }
+    return { mean: mu, u, s, vt, totalVariance: moments.totalVariance() };
+  }
+
+  private fitRandomized(src: Source): FitResult {
+    const { rows: n, dims: d } = src;
+    const k = this.nComponents;
+    const l = Math.min(k + this.nOversamples, n, d);
+    const nIter = this.nIter === 'auto' ? (k < 0.1 * Math.min(n, d) ? 7 : 4) : this.nIter;
+    const rng = new Rng(this.randomState).fork('pca-randomized');
+    const progress = createProgress('PCA (randomized, data passes)', 2 * nIter + 2);
+    let passes = 0;
+    const pass = (): number => passes++;
+
+    // Pass 0: column moments and Qt = Omega^T Xc (l x d), Omega (n x l) standard normal.
+    const omega = new Float64Array(n * l);
+    for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
+    const moments = new ColumnMoments(d);
+    let qt = this.leftProduct(src, omega, l, pass(), (c) => moments.add(c.data, c.rows));
+    const mu = moments.mean;
+    centreLeftProduct(qt, omega, n, l, mu);
+    progress.update(passes);
+    for (let it = 0; it < nIter; it++) {
+      qt = orthonormaliseRows(qt, l, d);
+      const p = householderQr(this.rightProduct(src, qt, l, mu, pass()), n).q;
+      progress.update(passes);
+      const pRows = colsToRows(p, n, l);
+      qt = this.leftProduct(src, pRows, l, pass());
+      centreLeftProduct(qt, pRows, n, l, mu);
+      progress.update(passes);
+    }
+    qt = orthonormaliseRows(qt, l, d);
+    // B = Xc Q (n x l) = Qb Rb; Rb = Ur S Vr^T, so Xc ~ (Qb Ur) S (Vr^T Qt).
+    const { q: qb, r: rb } = householderQr(this.rightProduct(src, qt, l, mu, pass()), n);
+    progress.update(passes);
+    const svd = smallSvd(rb, l, l);
+    const u = new Float64Array(n * k);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let t = 0; t < l; t++) s += ((qb[t] as Float64Array)[i] as number) * svd.u.get(t, j);
+        u[i * k + j] = s;
+      }
+    const vt = new Float64Array(k * d);
+    for (let j = 0; j < k; j++)
+      for (let t = 0; t < l; t++) {
+        const w = svd.v.get(t, j);
+        const row = t * d;
+        for (let c = 0; c < d; c++)
+          vt[j * d + c] = (vt[j * d + c] as number) + w * (qt[row + c] as number);
+      }
+    progress.end(`${passes} passes over ${n} x ${d}`);
+    return { mean: mu, u, s: svd.s.slice(0, k), vt, totalVariance: moments.totalVariance() };
+  }
+
+  /** Returns M^T X (l x d, row-major, float64) for M (n x l, row-major), streaming X's chunks. */
+  private leftProduct(
+    src: Source,
+    m: Float64Array,
+    l: number,
+    passIndex: number,
+    each?: (c: SourceChunk) => void,
+  ): Float64Array {
+    const d = src.dims;
+    let acc = tf.zeros([l, d]) as tf.Tensor2D;
+    src.forEachChunk((c) => {
+      each?.(c);
+      // M_c^T as its own l x rows block: tfjs multiplies (l x r)(r x d) fastest untransposed.
+      const mt = new Float32Array(l * c.rows);
+      for (let i = 0; i < c.rows; i++)
+        for (let j = 0; j < l; j++) mt[j * c.rows + i] = m[(c.rowOffset + i) * l + j] as number;
+      const next = tf.tidy(() => {
+        const x = tf.tensor2d(c.data instanceof Float32Array ? c.data : Float32Array.from(c.data), [
+          c.rows,
+          d,
+        ]);
+        return acc.add(tf.matMul(tf.tensor2d(mt, [l, c.rows]), x)) as tf.Tensor2D;
+      });
+      acc.dispose();
+      acc = next;
+    }, passIndex);
+    const out = Float64Array.from(acc.dataSync());
+    acc.dispose();
+    return out;
+  }
+
+  /** Returns (X - 1 mu^T) Qt^T (n x l) as l columns, streaming X's chunks. */
+  private rightProduct(
+    src: Source,
+    qt: Float64Array,
+    l: number,
+    mu: Float64Array,
+    passIndex: number,
+  ): Float64Array[] {
+    const { rows: n, dims: d } = src;
+    const q = new Float32Array(d * l);
+    for (let j = 0; j < l; j++) for (let c = 0; c < d; c++) q[c * l + j] = qt[j * d + c] as number;
+    const muQ = new Float64Array(l);
+    for (let j = 0; j < l; j++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += (mu[c] as number) * (qt[j * d + c] as number);
+      muQ[j] = s;
+    }
+    const cols = Array.from({ length: l }, () => new Float64Array(n));
+    const qTensor = tf.tensor2d(q, [d, l]);
+    try {
+      src.forEachChunk((c) => {
+        const prod = tf.tidy(() => {
+          const x = tf.tensor2d(
+            c.data instanceof Float32Array ? c.data : Float32Array.from(c.data),
+            [c.rows, d],
+          );
+          return tf.matMul(x, qTensor);
+        });
+        const v = prod.dataSync();
+        prod.dispose();
+        for (let i = 0; i < c.rows; i++)
+          for (let j = 0; j < l; j++)
+            (cols[j] as Float64Array)[c.rowOffset + i] =
+              (v[i * l + j] as number) - (muQ[j] as number);
+      }, passIndex);
+    } finally {
+      qTensor.dispose();
+    }
+    return cols;
+  }
+}
+
+interface FitResult {
+  mean: Float64Array;
+  /** n x k row-major */
+  u: Float64Array;
+  s: number[];
+  /** k x d row-major */
+  vt: Float64Array;
+  totalVariance: number;
+}
+
+/** M^T X -> M^T (X - 1 mu^T) = M^T X - (M^T 1) mu^T, in place. */
+function centreLeftProduct(
+  mtx: Float64Array,
+  m: Float64Array,
+  n: number,
+  l: number,
+  mu: Float64Array,
+): void {
+  const d = mu.length;
+  for (let j = 0; j < l; j++) {
+    let colSum = 0;
+    for (let i = 0; i < n; i++) colSum += m[i * l + j] as number;
+    for (let c = 0; c < d; c++)
+      mtx[j * d + c] = (mtx[j * d + c] as number) - colSum * (mu[c] as number);
+  }
+}
+
+function colsToRows(cols: Float64Array[], n: number, l: number): Float64Array {
+  const out = new Float64Array(n * l);
+  for (let j = 0; j < l; j++) {
+    const c = cols[j] as Float64Array;
+    for (let i = 0; i < n; i++) out[i * l + j] = c[i] as number;
+  }
+  return out;
+}
+
+/**
+ * Makes the l rows of `a` (l x d) orthonormal by Cholesky QR: G = A A^T = R^T R, A <- R^-T A.
+ * Cheap for l << d (one l x l Gram matrix); a tiny diagonal shift keeps the factorisation defined
+ * when rows are nearly dependent, which only the power iterations' conditioning relies on (the
+ * final basis goes through Householder QR on the sample side).
+ */
+function orthonormaliseRows(a: Float64Array, l: number, d: number): Float64Array {
+  const g = new Float64Array(l * l);
+  for (let i = 0; i < l; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      const ri = i * d;
+      const rj = j * d;
+      for (let c = 0; c < d; c++) s += (a[ri + c] as number) * (a[rj + c] as number);
+      g[i * l + j] = s;
+      g[j * l + i] = s;
+    }
+  let trace = 0;
+  for (let i = 0; i < l; i++) trace += g[i * l + i] as number;
+  const shift = 1e-12 * trace;
+  for (let i = 0; i < l; i++) g[i * l + i] = (g[i * l + i] as number) + shift;
+  // Cholesky G = R^T R, R upper triangular (row-major).
+  const r = new Float64Array(l * l);
+  for (let i = 0; i < l; i++)
+    for (let j = i; j < l; j++) {
+      let s = g[i * l + j] as number;
+      for (let t = 0; t < i; t++) s -= (r[t * l + i] as number) * (r[t * l + j] as number);
+      if (i === j) {
+        if (!(s > 0))
+          throw new ArtstyleError(
+            'numerical',
+            'PCA: the power iteration basis lost rank (the data may have fewer than nComponents + nOversamples directions)',
+            'X',
+          );
+        r[i * l + i] = Math.sqrt(s);
+      } else r[i * l + j] = s / (r[i * l + i] as number);
+    }
+  // Rows of R^-T A by forward substitution: row_i = (a_i - sum_{t<i} R[t][i] row_t) / R[i][i].
+  const out = new Float64Array(l * d);
+  for (let i = 0; i < l; i++) {
+    const oi = i * d;
+    for (let c = 0; c < d; c++) out[oi + c] = a[oi + c] as number;
+    for (let t = 0; t < i; t++) {
+      const f = r[t * l + i] as number;
+      const ot = t * d;
+      for (let c = 0; c < d; c++)
+        out[oi + c] = (out[oi + c] as number) - f * (out[ot + c] as number);
+    }
+    const inv = 1 / (r[i * l + i] as number);
+    for (let c = 0; c < d; c++) out[oi + c] = (out[oi + c] as number) * inv;
+  }
+  return out;
+}
