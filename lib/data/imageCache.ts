@@ -71,8 +71,26 @@ export function decodeCachedImage(file: string, bytes: Uint8Array, expectedSize:
   return { size, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
+/**
+ * writeFileAtomic, with a failure to create the folder (a file in the way, no permission) also
+ * reported as 'write-failed' naming the file, like a failed write.
+ */
+export function writeFileAtomicChecked(file: string, data: string | Uint8Array): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw new ArtstyleError(
+      'write-failed',
+      `could not write ${file}: cannot create its folder: ${(e as Error).message}`,
+      file,
+      { cause: e },
+    );
+  }
+  writeFileAtomic(file, data);
+}
+
 export function writeCachedImage(file: string, size: number, rgb: Uint8Array): void {
-  writeFileAtomic(file, encodeCachedImage(size, rgb));
+  writeFileAtomicChecked(file, encodeCachedImage(size, rgb));
 }
 
 /** Reads and checks a cache entry; a missing file is 'missing-cache', a bad one 'corrupt-cache'. */

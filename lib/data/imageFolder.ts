@@ -1,9 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArtstyleError, check } from '../util/errors';
-import { resolveInside, sha256, writeJsonAtomic } from '../util/fs';
+import { resolveInside, sha256 } from '../util/fs';
 import { createProgress } from '../util/progress';
-import { cacheFile, isCachedImageValid, writeCachedImage } from './imageCache';
+import {
+  cacheFile,
+  isCachedImageValid,
+  writeCachedImage,
+  writeFileAtomicChecked,
+} from './imageCache';
 import { mapPool } from './pool';
 import {
   DEFAULT_LIMIT_INPUT_PIXELS,
@@ -302,7 +307,7 @@ async function decideOne(
   } catch (e) {
     if (!(e instanceof ImageDecodeError)) throw e;
     const out = { reason: e.reason, message: e.message };
-    if (verdict) writeJsonAtomic(verdict, { ...out, limit });
+    if (verdict) writeFileAtomicChecked(verdict, JSON.stringify({ ...out, limit }) + '\n');
     return out;
   }
 }

@@ -8,7 +8,8 @@ import { ArtstyleError } from '../util/errors';
  * 1. Decode by content, never by extension (a PNG named `.jpg` is fine). Images larger than
  *    `limitInputPixels` (default 100 megapixels) are refused before their pixels are decoded,
  *    so a decompression bomb cannot exhaust memory. A truncated or corrupt file is an error
- *    (`failOn: 'warning'`), not a half-grey image.
+ *    (`failOn: 'error'`), not a half-grey image; mere warnings (stray bytes between JPEG
+ *    markers, common in scraped files and ignored by the PIL loader Keras uses) are tolerated.
  * 2. Apply the EXIF orientation, so a phone photo stored sideways is seen upright.
  * 3. Flatten any alpha channel onto white: scraped artwork with transparency is almost always a
  *    cut-out shown on a white page, and white is what a viewer saw.
@@ -85,7 +86,7 @@ export async function decodeAndResize(data: Uint8Array, opts: ResizeOptions): Pr
   decodeCount++;
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(data, { limitInputPixels: limit, failOn: 'warning' })
+    out = await sharp(data, { limitInputPixels: limit, failOn: 'error' })
       .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')

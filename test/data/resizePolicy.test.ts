@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { crc32 } from 'node:zlib';
 import { ImageDecodeError, decodeAndResize, decodeCounter } from '../../lib/data/resizePolicy';
 import { jpeg, png } from './fixtures';
 
@@ -42,6 +43,44 @@ describe('decodeAndResize', () => {
     assert.equal(await reason(big, 1_999_999), 'too-large');
     assert.equal(await reason(big, 2_000_000), 'ok');
     await assert.rejects(decodeAndResize(big, { size: 8, limitInputPixels: 1000 }), /decompression bomb/);
+  });
+
+  it('refuses a PNG whose header claims 50000 x 50000 pixels, under the default limit', async () => {
+    const chunk = (type: string, body: Buffer): Buffer => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(body.length);
+      const tb = Buffer.concat([Buffer.from(type, 'latin1'), body]);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(tb));
+      return Buffer.concat([len, tb, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(50000, 0);
+    ihdr.writeUInt32BE(50000, 4);
+    ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+    const bomb = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    assert.deepEqual((await sharp(bomb, { limitInputPixels: false }).metadata()).width, 50000);
+    await assert.rejects(
+      decodeAndResize(bomb, { size: 8 }),
+      (e: unknown) => e instanceof ImageDecodeError && e.reason === 'too-large' && /100000000 pixels/.test(e.message),
+    );
+  });
+
+  it('converts CMYK to RGB', async () => {
+    const cmyk = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 40, b: 220 } } })
+      .toColourspace('cmyk')
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+    const out = await decodeAndResize(cmyk, { size: 4 });
+    const [r, g, b] = px(out, 4, 2, 2);
+    // The CMYK gamut cannot hold this saturated blue, so only the hue is checked.
+    assert.ok(b! > r! + 60 && b! > g! + 60, `${r},${g},${b}`);
   });
 
   it('flattens alpha on white and turns greyscale into 3 equal channels', async () => {
