@@ -12,3 +12,5 @@ export type { XceptionOptions } from './xception';
 export { scaleChannels } from './width';
 export { loadKerasWeights, readKerasWeightFile } from './keras-weights';
 export type { KerasFileLayer, LoadKerasWeightsResult } from './keras-weights';
+export { CHECKPOINT_FORMAT_VERSION, fileSystemHandler, MODEL_JSON } from './fs-handler';
+export type { CheckpointInfo, FileSystemHandlerOptions, SaveStep } from './fs-handler';
