@@ -21,7 +21,7 @@ export interface StageConfig {
 }
 
 export interface StudyConfig {
-  /** Square input size in pixels (the seed resized to 299x299). */
+  /** Square input size in pixels (the seed resized to 299x299; Xception needs at least 71). */
   imageSize: number;
   /** Fractions of each style for train/validation/test (the seed: 60/20/20), summing to 1. */
   split: { train: number; val: number; test: number };
@@ -74,7 +74,7 @@ const blockCount: Schema = { kind: 'number', integer: true, min: 0, max: XCEPTIO
 export const STUDY_SCHEMA: Schema = {
   kind: 'object',
   fields: {
-    imageSize: { kind: 'number', integer: true, min: 8, max: 1024 },
+    imageSize: { kind: 'number', integer: true, min: 71, max: 1024 },
     split: { kind: 'object', fields: { train: fraction, val: fraction, test: fraction } },
     augment: {
       kind: 'object',
@@ -116,7 +116,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     split: SEED_SPLIT,
     augment: SEED_AUGMENT,
     maxImagesPerClass: null,
-    model: { widthMultiplier: 1, denseUnits: 1024, l2: 0.0075, dropout: 0.5 },
+    model: { widthMultiplier: 1, denseUnits: 256, l2: 0.0075, dropout: 0.5 },
     pretrain: { epochs: 25, batchSize: 16, optimizer: SEED_PRETRAIN_OPT },
     finetune: { epochs: 50, batchSize: 16, optimizer: SEED_FINETUNE_OPT },
     sweep: { blocks: Array.from({ length: XCEPTION_BLOCKS + 1 }, (_, i) => i) },
@@ -136,7 +136,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     evalBatchSize: 32,
   },
   smoke: {
-    imageSize: 32,
+    imageSize: 72,
     split: SEED_SPLIT,
     augment: SEED_AUGMENT,
     maxImagesPerClass: 5,

@@ -69,7 +69,8 @@ export function stableStringify(value: unknown): string {
 }
 
 function manifestChecksum(m: Omit<CheckpointManifest, 'checksum'> & { checksum?: string }): string {
-  const { checksum: _ignored, ...rest } = m;
+  const rest: Record<string, unknown> = { ...m };
+  delete rest['checksum'];
   return sha256(stableStringify(rest));
 }
 

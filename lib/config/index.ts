@@ -1,0 +1,3 @@
+export * from './profiles';
+export { closestKey, levenshtein } from './schema';
+export type { ConfigProblem, Schema } from './schema';

@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import {
+  accuracy,
+  argmaxRows,
+  balancedAccuracy,
+  classificationReport,
+  confusionMatrix,
+  macroF1,
+  mostConfusedPairs,
+  mostWrong,
+  normalizeConfusion,
+  perClassAccuracy,
+  predict,
+  type Predictions,
+} from '../../lib/eval/classification';
+import { ArtstyleError } from '../../lib/util/errors';
+import { MemorySource } from '../train/fixtures';
+
+// Expected values computed with scikit-learn 1.2 (balanced_accuracy_score, f1_score(average=
+// 'macro'), confusion_matrix(normalize='true')) on the same vectors.
+const yt = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3];
+const yp = [0, 1, 0, 1, 2, 2, 2, 0, 3, 3];
+
+test('confusion matrix, accuracy and per-class accuracy', () => {
+  const cm = confusionMatrix(yt, yp, 4);
+  assert.deepEqual(cm, [
+    [2, 1, 0, 0],
+    [0, 1, 1, 0],
+    [1, 0, 2, 1],
+    [0, 0, 0, 1],
+  ]);
+  assert.equal(accuracy(yt, yp), 0.6);
+  const per = perClassAccuracy(yt, yp, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    per.map((p) => [p.className, p.correct, p.support]),
+    [
+      ['a', 2, 3],
+      ['b', 1, 2],
+      ['c', 2, 4],
+      ['d', 1, 1],
+    ],
+  );
+  assert.equal(per[2]!.accuracy, 0.5);
+  assert.throws(
+    () => confusionMatrix([0, 5], [0, 1], 3),
+    (e: unknown) => e instanceof ArtstyleError && /labels\[1\] = 5/.test(e.message),
+  );
+});
+
+test('balanced accuracy and macro-F1 agree with scikit-learn', () => {
+  assert.ok(Math.abs(balancedAccuracy(yt, yp, 4) - 0.6666666666666666) < 1e-12);
+  assert.ok(Math.abs(macroF1(yt, yp, 4) - 0.6011904761904762) < 1e-12);
+  // Class 2 is predicted but never true: sklearn leaves it out of balanced accuracy, keeps it
+  // (with F1 = 0) in macro-F1; class 3 is absent from both and left out of both.
+  const t = [0, 0, 1, 1, 1];
+  const p = [0, 2, 1, 1, 0];
+  assert.ok(Math.abs(balancedAccuracy(t, p, 4) - 0.5833333333333333) < 1e-12);
+  assert.ok(Math.abs(macroF1(t, p, 4) - 0.43333333333333335) < 1e-12);
+  const n = normalizeConfusion(confusionMatrix(t, p, 3));
+  assert.deepEqual(n.matrix, [
+    [0.5, 0, 0.5],
+    [1 / 3, 2 / 3, 0],
+    [0, 0, 0],
+  ]);
+  assert.deepEqual(n.emptyRows, [2]);
+});
+
+test('most-confused pairs and most-wrong images', () => {
+  const cm = [
+    [5, 3, 0],
+    [1, 6, 3],
+    [0, 1, 9],
+  ];
+  const pairs = mostConfusedPairs(cm, ['a', 'b', 'c'], 2);
+  // Two cells of 3: a->b has the higher rate (3/8 > 3/10) and comes first.
+  assert.deepEqual(
+    pairs.map((p) => [p.trueClass, p.predictedClass, p.count]),
+    [
+      ['a', 'b', 3],
+      ['b', 'c', 3],
+    ],
+  );
+  const preds: Predictions = {
+    probs: Float32Array.from([0.9, 0.1, 0.2, 0.8, 0.4, 0.6, 0.3, 0.7]),
+    labels: Int32Array.from([0, 0, 0, 1]),
+    predicted: argmaxRows([0.9, 0.1, 0.2, 0.8, 0.4, 0.6, 0.3, 0.7], 2),
+    ids: ['w', 'x', 'y', 'z'],
+    numClasses: 2,
+    classNames: ['a', 'b'],
+  };
+  const wrong = mostWrong(preds);
+  assert.deepEqual(
+    wrong.map((w) => w.id),
+    ['x', 'y'],
+  );
+  assert.ok(Math.abs(wrong[0]!.confidence - 0.8) < 1e-6);
+  assert.ok(Math.abs(wrong[0]!.trueProbability - 0.2) < 1e-6);
+});
+
+test('predict runs a model over a batch source and the report ties together', async () => {
+  await tf.setBackend('cpu');
+  const source = new MemorySource([3, 2, 4], 4, 3, false);
+  // A fixed linear model over the mean colour: class = strongest channel.
+  const model = tf.sequential();
+  model.add(tf.layers.globalAveragePooling2d({ inputShape: [4, 4, 3] }));
+  model.add(
+    tf.layers.dense({
+      units: 3,
+      activation: 'softmax',
+      weights: [tf.eye(3).mul(0.1), tf.zeros([3])],
+    }),
+  );
+  const p = await predict(model, source, { batchSize: 4 });
+  assert.equal(p.ids.length, 9);
+  assert.deepEqual(Array.from(p.labels), Array.from(source.labels()));
+  assert.deepEqual(
+    Array.from(p.predicted),
+    Array.from(source.labels()),
+    'colour decides the class',
+  );
+  const report = classificationReport(p);
+  assert.equal(report.accuracy, 1);
+  assert.equal(report.balancedAccuracy, 1);
+  assert.equal(report.mostWrong.length, 0);
+  model.dispose();
+});
