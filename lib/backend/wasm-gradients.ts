@@ -28,6 +28,12 @@ type Pads = [[number, number], [number, number], [number, number], [number, numb
 /** The part of tfjs-backend-wasm's BackendWasm this module relies on. */
 interface WasmBackendLike {
   disposeData(dataId: object): boolean;
+  /** A copy of a tensor's values. */
+  readSync(dataId: object): unknown;
+  /** A fresh, uninitialised tensor on the wasm heap. */
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  /** A live view of a tensor's values on the heap (invalid once the heap grows). */
+  typedArrayFromHeap(info: Info): unknown;
 }
 
 /** Geometry of one 2-D convolution, as the gradient kernels need it. */
@@ -494,6 +500,77 @@ function depthwiseBackpropInput(args: {
   return compose(args.backend, (c) => backpropInput(c, dy, filter, g, true));
 }
 
+/**
+ * MaxPoolGrad, replacing wasm's own: tfjs-backend-wasm 4.22's MaxPoolGrad (like its
+ * MaxPoolWithArgmax) loses the gradient of every window whose maximum is negative, as if the
+ * running maximum started at 0 instead of -infinity. Xception's max pools follow a batch norm, so
+ * such windows are common there and training on wasm silently diverges from every other backend.
+ *
+ * The gradient routes each dy value to the first maximal pixel of its window in row-major order,
+ * ignoring padding, exactly as the cpu backend does (so ties break identically). Max pooling
+ * costs a few comparisons per value, so a JavaScript loop over the wasm heap is cheap next to the
+ * convolutions; channels run innermost to follow the NHWC layout.
+ */
+function maxPoolGrad(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): Info {
+  const { dy, input } = args.inputs as { dy: Info; input: Info };
+  const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const backend = args.backend as WasmBackendLike;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as Shape4,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ch } = info;
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const x = backend.readSync(input.dataId) as Float32Array;
+  const grad = backend.readSync(dy.dataId) as Float32Array;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const best = new Float32Array(ch);
+  const where = new Int32Array(ch);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = i * sh - info.padInfo.top;
+      const rFrom = Math.max(0, r0);
+      const rTo = Math.min(h, r0 + fh);
+      for (let j = 0; j < ow; j++) {
+        const c0 = j * sw - info.padInfo.left;
+        const cFrom = Math.max(0, c0);
+        const cTo = Math.min(w, c0 + fw);
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let r = rFrom; r < rTo; r++) {
+          for (let c = cFrom; c < cTo; c++) {
+            const base = ((b * h + r) * w + c) * ch;
+            for (let d = 0; d < ch; d++) {
+              const v = x[base + d]!;
+              if (v > best[d]!) {
+                best[d] = v;
+                where[d] = base + d;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * oh + i) * ow + j) * ch;
+        for (let d = 0; d < ch; d++) {
+          const at = where[d]!;
+          if (at >= 0) dx[at] = dx[at]! + grad[dyBase + d]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2dBackpropInput as tf.KernelFunc },
@@ -505,6 +582,7 @@ const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
     kernelName: tf.DepthwiseConv2dNativeBackpropInput,
     kernelFunc: depthwiseBackpropInput as tf.KernelFunc,
   },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
 ];
 
 /** The kernels this module registers for 'wasm', for tests and benchmarks. */

@@ -151,7 +151,14 @@ CONFIGS.push({
 
 const TOLERANCE = 1e-4;
 
-for (const kernel of WASM_GRADIENT_KERNELS) {
+const CONV_KERNELS = [
+  tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropInput,
+];
+
+for (const kernel of CONV_KERNELS) {
   describe(`${kernel} on wasm matches cpu`, () => {
     for (const cfg of CONFIGS) {
       const name = `k=${cfg.k} stride=${cfg.stride} pad=${JSON.stringify(cfg.pad)}`;
@@ -167,11 +174,89 @@ for (const kernel of WASM_GRADIENT_KERNELS) {
   });
 }
 
+describe('pointwise filter gradient takes both matrix-product orientations', () => {
+  for (const [ci, co] of [
+    [6, 2],
+    [2, 6],
+  ] as const) {
+    for (const stride of [1, 2]) {
+      it(`ci=${ci} co=${co} stride=${stride}`, async () => {
+        const rng = new Rng(17 + ci + stride);
+        const c = makeCase(rng, tf.Conv2DBackpropFilter, 1, stride, 'same', [7, 8]);
+        const n = c.inputs['x']!.shape[0]!;
+        const dyShape = c.inputs['dy']!.shape;
+        const xShape = [n, 7, 8, ci];
+        c.inputs['x'] = { shape: xShape, values: randomValues(rng, xShape) };
+        c.inputs['dy'] = {
+          shape: [n, dyShape[1]!, dyShape[2]!, co],
+          values: randomValues(rng, [n, dyShape[1]!, dyShape[2]!, co]),
+        };
+        c.attrs['filterShape'] = [1, 1, ci, co];
+        const err = await relativeError(c);
+        assert.ok(err < TOLERANCE, `relative error ${err}`);
+      });
+    }
+  }
+});
+
+describe('MaxPoolGrad on wasm matches cpu, negative windows and ties included', () => {
+  const pools: Array<{ k: number; stride: number; pad: Pad }> = [
+    { k: 3, stride: 2, pad: 'same' },
+    { k: 3, stride: 2, pad: 'valid' },
+    { k: 2, stride: 2, pad: 'valid' },
+    { k: 3, stride: 1, pad: 'same' },
+    {
+      k: 3,
+      stride: 2,
+      pad: [
+        [0, 0],
+        [1, 1],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+  ];
+  for (const { k, stride, pad } of pools) {
+    it(`k=${k} stride=${stride} pad=${JSON.stringify(pad)}`, async () => {
+      const rng = new Rng(23).fork(`${k} ${stride} ${JSON.stringify(pad)}`);
+      for (const [h, w] of [
+        [9, 9],
+        [8, 8],
+        [7, 10],
+      ] as const) {
+        const xShape = [2, h, w, 3];
+        // Mostly negative values (windows whose maximum is below zero), a third of them
+        // rounded to one decimal so that windows hold ties.
+        const values = randomValues(rng, xShape).map((v, i) => {
+          const shifted = v - 0.6;
+          return i % 3 === 0 ? Math.round(shifted * 10) / 10 : shifted;
+        });
+        const oh = outSize(h, k, stride, pad, 0);
+        const ow = outSize(w, k, stride, pad, 1);
+        const dyShape = [2, oh, ow, 3];
+        const c: Case = {
+          kernel: tf.MaxPoolGrad,
+          inputs: {
+            dy: { shape: dyShape, values: randomValues(rng, dyShape) },
+            input: { shape: xShape, values },
+            // The kernel ignores `output`; any tensor of the right shape will do.
+            output: { shape: dyShape, values: randomValues(rng, dyShape) },
+          },
+          attrs: { filterSize: k, strides: stride, pad, dimRoundingMode: undefined },
+          label: `MaxPoolGrad k=${k} s=${stride} pad=${JSON.stringify(pad)} x=${xShape}`,
+        };
+        const err = await relativeError(c);
+        assert.ok(err < TOLERANCE, `${c.label}: relative error ${err}`);
+      }
+    });
+  }
+});
+
 describe('wasm gradient kernels: bookkeeping', () => {
   it('free every intermediate: the backend holds only the inputs and the result', async () => {
     await tf.setBackend('wasm');
     const rng = new Rng(11);
-    for (const kernel of WASM_GRADIENT_KERNELS) {
+    for (const kernel of CONV_KERNELS) {
       const c = makeCase(rng, kernel, 3, 2, 'same', [9, 8]);
       const inputs = Object.fromEntries(
         Object.entries(c.inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]),
