@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { artistFileKey, parseArtists, readArtists } from '../../lib/data/artists';
 import { genreFrequencyTable } from '../../lib/data/genreTable';
 import { matchPaintingImages, paintingImagePath } from '../../lib/data/paintingImages';
+import { loadPaintingsDataset } from '../../lib/data/paintingsDataset';
 import { ArtstyleError } from '../../lib/util/errors';
 import { tempDir, write } from './fixtures';
 
@@ -131,5 +132,24 @@ describe('genreFrequencyTable', () => {
     ]);
     assert.deepEqual(frame.shape, [4, 3]);
     assert.deepEqual(genreFrequencyTable([]).rows, []);
+  });
+});
+
+describe('loadPaintingsDataset', () => {
+  it('reads artists.csv and resized/, one multi-hot genre row per image', () => {
+    const root = path.join(t.dir, 'paintings');
+    write(path.join(root, 'artists.csv'), 'name,genre\nA Painter,"Rococo, Baroque"\nB Painter,Baroque\n');
+    for (const f of ['A_Painter_1.jpg', 'A_Painter_2.jpg', 'B_Painter_1.jpg']) write(path.join(root, 'resized', f), 'x');
+    const d = loadPaintingsDataset(root);
+    assert.deepEqual(d.genres.classes, ['Baroque', 'Rococo']);
+    assert.deepEqual([...d.genres.data], [1, 1, 1, 1, 1, 0]);
+    assert.deepEqual(d.genreRows, [
+      { genre: 'Baroque', artists: 2, images: 3 },
+      { genre: 'Rococo', artists: 1, images: 2 },
+    ]);
+    assert.throws(
+      () => loadPaintingsDataset(path.join(t.dir, 'absent')),
+      (e: unknown) => e instanceof ArtstyleError && e.code === 'missing-file' && /absent.artists\.csv/.test(e.message),
+    );
   });
 });
