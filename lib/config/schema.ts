@@ -87,7 +87,8 @@ export function checkValue(
   out: ConfigProblem[],
 ): void {
   const bad = (): void => {
-    out.push({ key, message: `${key}: expected ${describe(schema)}, got ${show(value)}` });
+    const name = key || 'configuration';
+    out.push({ key: name, message: `${name}: expected ${describe(schema)}, got ${show(value)}` });
   };
   switch (schema.kind) {
     case 'number': {

@@ -9,6 +9,10 @@ import { runChildScenario } from './scenarios';
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
   const [mode, outDir, hangEpoch, hangBatch, hangModel] = process.argv.slice(2);
+  if ((mode !== 'train' && mode !== 'sweep') || !outDir) {
+    process.stderr.write('usage: child-train.js <train|sweep> <outDir> [epoch batch [blocks]]\n');
+    process.exit(2);
+  }
   const hang =
     hangEpoch !== undefined
       ? {
@@ -17,7 +21,7 @@ async function main(): Promise<void> {
           model: hangModel === undefined ? undefined : Number(hangModel),
         }
       : undefined;
-  await runChildScenario(mode as 'train' | 'sweep', outDir!, hang);
+  await runChildScenario(mode, outDir, hang);
   process.stdout.write('DONE\n');
 }
 
