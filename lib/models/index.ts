@@ -14,3 +14,13 @@ export { loadKerasWeights, readKerasWeightFile } from './keras-weights';
 export type { KerasFileLayer, LoadKerasWeightsResult } from './keras-weights';
 export { CHECKPOINT_FORMAT_VERSION, fileSystemHandler, MODEL_JSON } from './fs-handler';
 export type { CheckpointInfo, FileSystemHandlerOptions, SaveStep } from './fs-handler';
+export { modelSummaryRows, paramCounts, weightedLayerCount } from './summary';
+export type { ParamCounts, SummaryRow } from './summary';
+export {
+  DEFAULT_WEIGHTS_DIR,
+  downloadFile,
+  downloadKerasWeights,
+  KERAS_WEIGHT_FILES,
+  kerasWeightsPath,
+} from './weight-files';
+export type { DownloadOptions, FetchLike, KerasWeightFile } from './weight-files';
