@@ -31,12 +31,20 @@ export function artistFileKey(name: string): string {
  * name or genre, a name repeated (compared in file-name form), a name that could not be a file
  * name (`/`, `\`, `..`), and, when `knownGenres` is given, a genre outside it.
  */
-export function readArtists(csvFile: string, opts: { knownGenres?: readonly string[] } = {}): Artist[] {
+export function readArtists(
+  csvFile: string,
+  opts: { knownGenres?: readonly string[] } = {},
+): Artist[] {
   let text: string;
   try {
     text = fs.readFileSync(csvFile, 'utf8');
   } catch (e) {
-    throw new ArtstyleError('missing-file', `cannot read ${csvFile}: ${(e as Error).message}`, csvFile, { cause: e });
+    throw new ArtstyleError(
+      'missing-file',
+      `cannot read ${csvFile}: ${(e as Error).message}`,
+      csvFile,
+      { cause: e },
+    );
   }
   return parseArtists(text, csvFile, opts);
 }
@@ -63,16 +71,28 @@ export function parseArtists(
       throw new ArtstyleError(code, `${file}: line ${line}: ${why}`, where);
     };
     if (cells.length !== header.length)
-      fail('bad-csv', `${cells.length} cells, the header has ${header.length} (an unquoted comma?)`);
+      fail(
+        'bad-csv',
+        `${cells.length} cells, the header has ${header.length} (an unquoted comma?)`,
+      );
     const fields: Record<string, string> = {};
     header.forEach((h, k) => (fields[h] = cells[k]!));
     const name = (fields['name'] ?? '').trim();
     if (!name) fail('empty-name', 'the artist name is empty');
-    if (/[/\\]/.test(name) || name.split(/[ _]/).includes('..') || name === '.' || name.includes('\0'))
-      fail('bad-name', `artist name ${JSON.stringify(name)} cannot be part of a file name inside the data folder`);
+    if (
+      /[/\\]/.test(name) ||
+      name.split(/[ _]/).includes('..') ||
+      name === '.' ||
+      name.includes('\0')
+    )
+      fail(
+        'bad-name',
+        `artist name ${JSON.stringify(name)} cannot be part of a file name inside the data folder`,
+      );
     const key = artistFileKey(name);
     const earlier = seen.get(key);
-    if (earlier !== undefined) fail('duplicate-artist', `artist ${JSON.stringify(name)} already appears on line ${earlier}`);
+    if (earlier !== undefined)
+      fail('duplicate-artist', `artist ${JSON.stringify(name)} already appears on line ${earlier}`);
     seen.set(key, line);
     const genres = (fields['genre'] ?? '')
       .split(',')
@@ -82,7 +102,10 @@ export function parseArtists(
     if (known) {
       const unknown = genres.filter((g) => !known.has(g));
       if (unknown.length)
-        fail('unknown-genre', `artist ${JSON.stringify(name)} has unknown genre(s) ${unknown.join(', ')}`);
+        fail(
+          'unknown-genre',
+          `artist ${JSON.stringify(name)} has unknown genre(s) ${unknown.join(', ')}`,
+        );
     }
     const p = fields['paintings'];
     const paintings = p !== undefined && /^\s*\d+\s*$/.test(p) ? Number(p) : null;

@@ -32,7 +32,11 @@ export interface AugmentOptions {
 }
 
 /** The study's augmentation: shear 0.2, zoom 0.2, horizontal flip (the Keras tutorial's values). */
-export const DEFAULT_AUGMENT: AugmentOptions = { shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true };
+export const DEFAULT_AUGMENT: AugmentOptions = {
+  shearRange: 0.2,
+  zoomRange: 0.2,
+  horizontalFlip: true,
+};
 
 export interface AugmentParams {
   shearDegrees: number;
@@ -48,23 +52,38 @@ export function zoomBounds(opts: AugmentOptions): [number, number] {
 
 export function validateAugmentOptions(opts: AugmentOptions): void {
   check(
-    typeof opts.shearRange === 'number' && Number.isFinite(opts.shearRange) && opts.shearRange >= 0 && opts.shearRange < 90,
+    typeof opts.shearRange === 'number' &&
+      Number.isFinite(opts.shearRange) &&
+      opts.shearRange >= 0 &&
+      opts.shearRange < 90,
     'augment.shearRange',
     `expected degrees in [0, 90), got ${String(opts.shearRange)}`,
   );
   const z = opts.zoomRange;
   if (typeof z === 'number')
-    check(Number.isFinite(z) && z >= 0 && z < 1, 'augment.zoomRange', `expected a number in [0, 1), got ${z}`);
+    check(
+      Number.isFinite(z) && z >= 0 && z < 1,
+      'augment.zoomRange',
+      `expected a number in [0, 1), got ${z}`,
+    );
   else
     check(
       Array.isArray(z) && z.length === 2 && z[0] > 0 && z[0] <= z[1] && Number.isFinite(z[1]),
       'augment.zoomRange',
       `expected [lower, upper] with 0 < lower <= upper, got ${JSON.stringify(z)}`,
     );
-  check(typeof opts.horizontalFlip === 'boolean', 'augment.horizontalFlip', 'expected true or false');
+  check(
+    typeof opts.horizontalFlip === 'boolean',
+    'augment.horizontalFlip',
+    'expected true or false',
+  );
   const known = ['shearRange', 'zoomRange', 'horizontalFlip'];
   const extra = Object.keys(opts).filter((k) => !known.includes(k));
-  check(extra.length === 0, `augment.${extra[0]}`, `unknown key; allowed keys are ${known.join(', ')}`);
+  check(
+    extra.length === 0,
+    `augment.${extra[0]}`,
+    `unknown key; allowed keys are ${known.join(', ')}`,
+  );
 }
 
 /** The generator for one image in one epoch: independent of batch size and visiting order. */
@@ -99,7 +118,11 @@ export function applyAugment(
   p: AugmentParams,
   out: Float32Array = new Float32Array(height * width * 3),
 ): Float32Array {
-  check(src.length === height * width * 3, 'src', `expected ${height * width * 3} values, got ${src.length}`);
+  check(
+    src.length === height * width * 3,
+    'src',
+    `expected ${height * width * 3} values, got ${src.length}`,
+  );
   check(out.length === src.length, 'out', `expected ${src.length} values, got ${out.length}`);
   const s = (p.shearDegrees * Math.PI) / 180;
   const a = p.zx; // x_in from x

@@ -54,8 +54,16 @@ export interface ImageBatchSourceOptions {
  */
 export function imageBatchSource(opts: ImageBatchSourceOptions): BatchSource {
   const { manifest, split, cacheDir, imageSize, shuffle, seed } = opts;
-  check(['train', 'val', 'test'].includes(split), 'split', `expected train, val or test, got ${split}`);
-  check(Number.isInteger(imageSize) && imageSize >= 1, 'imageSize', `expected an integer >= 1, got ${imageSize}`);
+  check(
+    ['train', 'val', 'test'].includes(split),
+    'split',
+    `expected train, val or test, got ${split}`,
+  );
+  check(
+    Number.isInteger(imageSize) && imageSize >= 1,
+    'imageSize',
+    `expected an integer >= 1, got ${imageSize}`,
+  );
   check(Number.isInteger(seed), 'seed', `expected an integer, got ${seed}`);
   const augment = opts.augment ?? null;
   if (augment) validateAugmentOptions(augment);
@@ -65,7 +73,11 @@ export function imageBatchSource(opts: ImageBatchSourceOptions): BatchSource {
   const labelsAll = Int32Array.from(items, (it) => {
     const k = classIndex.get(it.class);
     if (k === undefined)
-      throw new ArtstyleError('corrupt-manifest', `item ${it.path} has unknown class ${it.class}`, it.path);
+      throw new ArtstyleError(
+        'corrupt-manifest',
+        `item ${it.path} has unknown class ${it.class}`,
+        it.path,
+      );
     return k;
   });
   const tag = policyTag({ size: imageSize, kernel: opts.kernel });
@@ -111,7 +123,11 @@ export function imageBatchSource(opts: ImageBatchSourceOptions): BatchSource {
     imageSize,
     labels: () => labelsAll.slice(),
     batches(epoch: number, batchSize: number): AsyncIterable<Batch> {
-      check(Number.isInteger(epoch) && epoch >= 0, 'epoch', `expected an integer >= 0, got ${epoch}`);
+      check(
+        Number.isInteger(epoch) && epoch >= 0,
+        'epoch',
+        `expected an integer >= 0, got ${epoch}`,
+      );
       check(
         Number.isInteger(batchSize) && batchSize >= 1,
         'batchSize',
@@ -121,7 +137,8 @@ export function imageBatchSource(opts: ImageBatchSourceOptions): BatchSource {
         async *[Symbol.asyncIterator]() {
           const perm = order(epoch);
           const chunks: number[][] = [];
-          for (let s = 0; s < perm.length; s += batchSize) chunks.push(perm.slice(s, s + batchSize));
+          for (let s = 0; s < perm.length; s += batchSize)
+            chunks.push(perm.slice(s, s + batchSize));
           let pending: Promise<Batch> | null = chunks.length ? load(epoch, chunks[0]!) : null;
           for (let b = 0; b < chunks.length; b++) {
             const current = await pending!;

@@ -14,7 +14,13 @@ export interface CountsRow {
  * for plots and tests; `frame` is the same table as a danfojs DataFrame for the notebook.
  */
 export function countsTable(manifest: Manifest): { rows: CountsRow[]; frame: DataFrame } {
-  const rows: CountsRow[] = manifest.classNames.map((c) => ({ class: c, train: 0, val: 0, test: 0, total: 0 }));
+  const rows: CountsRow[] = manifest.classNames.map((c) => ({
+    class: c,
+    train: 0,
+    val: 0,
+    test: 0,
+    total: 0,
+  }));
   const byClass = new Map(rows.map((r) => [r.class, r]));
   const total: CountsRow = { class: 'Total', train: 0, val: 0, test: 0, total: 0 };
   for (const it of manifest.items) {

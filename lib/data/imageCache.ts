@@ -27,7 +27,11 @@ export interface CachedImage {
 /** Where the entry for (content hash, size, policy) lives. */
 export function cacheFile(cacheDir: string, hash: string, size: number, policy: string): string {
   if (!/^[0-9a-f]{64}$/.test(hash))
-    throw new ArtstyleError('invalid-argument', `hash: expected 64 hex digits, got ${hash}`, 'hash');
+    throw new ArtstyleError(
+      'invalid-argument',
+      `hash: expected 64 hex digits, got ${hash}`,
+      'hash',
+    );
   return path.join(cacheDir, `${size}px-${policy}`, hash.slice(0, 2), `${hash}.rgb`);
 }
 
@@ -49,7 +53,11 @@ export function encodeCachedImage(size: number, rgb: Uint8Array): Buffer {
 }
 
 /** Checks a cache file's bytes; throws ArtstyleError 'corrupt-cache' naming `file` and what is wrong. */
-export function decodeCachedImage(file: string, bytes: Uint8Array, expectedSize: number): CachedImage {
+export function decodeCachedImage(
+  file: string,
+  bytes: Uint8Array,
+  expectedSize: number,
+): CachedImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const bad = (why: string): never => {
     throw new ArtstyleError('corrupt-cache', `cache file ${file} is unusable: ${why}`, file);
@@ -64,7 +72,8 @@ export function decodeCachedImage(file: string, bytes: Uint8Array, expectedSize:
   const n = buf.readUInt32LE(20);
   if (size !== expectedSize) bad(`holds ${size}px images, expected ${expectedSize}px`);
   if (channels !== 3 || n !== size * size * 3) bad(`header says ${channels} channels, ${n} bytes`);
-  if (buf.length !== HEADER_BYTES + n) bad(`${buf.length - HEADER_BYTES} payload bytes, expected ${n}`);
+  if (buf.length !== HEADER_BYTES + n)
+    bad(`${buf.length - HEADER_BYTES} payload bytes, expected ${n}`);
   const data = buf.subarray(HEADER_BYTES);
   const sum = createHash('sha256').update(data).digest();
   if (!sum.equals(buf.subarray(24, 56))) bad('checksum mismatch (damaged or partly written)');

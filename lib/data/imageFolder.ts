@@ -31,7 +31,7 @@ export interface ImageEntry {
 export interface SkippedFile {
   path: string;
   class: string;
-  reason: SkipReason | 'outside-class-folder';
+  reason: SkipReason | 'outside-class-folder' | 'unreadable';
   message: string;
 }
 
@@ -90,6 +90,8 @@ interface Candidate {
   full: string;
   rel: string;
   cls: string;
+  /** Why the file cannot even be read (a dangling symlink), when it cannot. */
+  unreadable?: string;
 }
 
 function toPosix(p: string): string {
@@ -97,7 +99,14 @@ function toPosix(p: string): string {
 }
 
 /** Lists files under a class folder, following symlinks only while they stay inside `realRoot`. */
-function listFiles(root: string, realRoot: string, dir: string, cls: string, out: Candidate[], seen: Set<string>): void {
+function listFiles(
+  root: string,
+  realRoot: string,
+  dir: string,
+  cls: string,
+  out: Candidate[],
+  seen: Set<string>,
+): void {
   const entries = fs.readdirSync(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ent of entries) {
@@ -108,7 +117,8 @@ function listFiles(root: string, realRoot: string, dir: string, cls: string, out
     try {
       real = fs.realpathSync(full);
     } catch (e) {
-      throw new ArtstyleError('unreadable-file', `cannot resolve ${full}: ${(e as Error).message}`, full, { cause: e });
+      out.push({ full, rel, cls, unreadable: `cannot be read: ${(e as Error).message}` });
+      continue;
     }
     const realRel = path.relative(realRoot, real);
     try {
@@ -132,12 +142,18 @@ function listFiles(root: string, realRoot: string, dir: string, cls: string, out
   }
 }
 
-function listClassFolders(root: string): { classNames: string[]; candidates: Candidate[]; loose: string[] } {
+function listClassFolders(root: string): {
+  classNames: string[];
+  candidates: Candidate[];
+  loose: string[];
+} {
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
   } catch (e) {
-    throw new ArtstyleError('missing-data-folder', `data folder ${root} does not exist`, root, { cause: e });
+    throw new ArtstyleError('missing-data-folder', `data folder ${root} does not exist`, root, {
+      cause: e,
+    });
   }
   if (!st.isDirectory())
     throw new ArtstyleError('missing-data-folder', `data folder ${root} is not a folder`, root);
@@ -146,15 +162,28 @@ function listClassFolders(root: string): { classNames: string[]; candidates: Can
   const candidates: Candidate[] = [];
   const loose: string[] = [];
   const seen = new Set<string>([realRoot]);
-  const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+  const entries = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.'));
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ent of entries) {
     const full = path.join(root, ent.name);
-    const real = fs.realpathSync(full);
+    let real: string;
+    try {
+      real = fs.realpathSync(full);
+    } catch {
+      loose.push(ent.name); // a dangling link in the root: reported as a file outside the classes
+      continue;
+    }
     try {
       resolveInside(realRoot, path.relative(realRoot, real));
     } catch (e) {
-      throw new ArtstyleError('path-escape', `${full} points to ${real}, outside the data folder ${root}`, full, { cause: e });
+      throw new ArtstyleError(
+        'path-escape',
+        `${full} points to ${real}, outside the data folder ${root}`,
+        full,
+        { cause: e },
+      );
     }
     if (fs.statSync(real).isDirectory()) {
       classNames.push(ent.name);
@@ -196,7 +225,11 @@ interface Verdict {
 function readVerdict(file: string, limit: number): Verdict | null {
   try {
     const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Verdict>;
-    if (typeof v.reason === 'string' && typeof v.message === 'string' && typeof v.limit === 'number')
+    if (
+      typeof v.reason === 'string' &&
+      typeof v.message === 'string' &&
+      typeof v.limit === 'number'
+    )
       if (v.reason !== 'too-large' || v.limit === limit)
         return { reason: v.reason, message: v.message, limit: v.limit };
   } catch {
@@ -215,7 +248,11 @@ function readVerdict(file: string, limit: number): Verdict | null {
  */
 export async function scanImageFolder(root: string, opts: ScanOptions = {}): Promise<ImageFolder> {
   const limit = opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
-  check(Number.isInteger(limit) && limit > 0, 'limitInputPixels', `expected a positive integer, got ${limit}`);
+  check(
+    Number.isInteger(limit) && limit > 0,
+    'limitInputPixels',
+    `expected a positive integer, got ${limit}`,
+  );
   const cache = opts.cache ?? null;
   if (cache)
     check(
@@ -233,20 +270,30 @@ export async function scanImageFolder(root: string, opts: ScanOptions = {}): Pro
   }));
   const stats: ScanStats = { decoded: 0, fromCache: 0, rebuiltCorrupt: [] };
   const progress =
-    opts.progressLabel === null ? null : createProgress(opts.progressLabel ?? 'images', candidates.length);
+    opts.progressLabel === null
+      ? null
+      : createProgress(opts.progressLabel ?? 'images', candidates.length);
   let done = 0;
 
   // Identical files are decided once: the second copy waits for the first one's outcome.
   const byHash = new Map<string, Promise<{ reason: SkipReason; message: string } | null>>();
   const results = await mapPool(candidates, opts.concurrency ?? 2, async (c) => {
-    const data = await fs.promises.readFile(c.full);
+    let data: Buffer;
+    try {
+      if (c.unreadable) throw new Error(c.unreadable);
+      data = await fs.promises.readFile(c.full);
+    } catch (e) {
+      progress?.update(++done);
+      const message = c.unreadable ?? `cannot be read: ${(e as Error).message}`;
+      return { c, hash: '', bytes: 0, outcome: { reason: 'unreadable' as const, message } };
+    }
     const hash = sha256(data);
     let decision = byHash.get(hash);
     if (!decision) {
       decision = decideOne(data, hash, cache, limit, stats);
       byHash.set(hash, decision);
     }
-    const outcome = await decision;
+    const outcome: { reason: SkippedFile['reason']; message: string } | null = await decision;
     progress?.update(++done);
     return { c, hash, bytes: data.length, outcome };
   });
@@ -254,7 +301,8 @@ export async function scanImageFolder(root: string, opts: ScanOptions = {}): Pro
 
   const images: ImageEntry[] = [];
   for (const r of results) {
-    if (r.outcome === null) images.push({ path: r.c.rel, class: r.c.cls, hash: r.hash, bytes: r.bytes });
+    if (r.outcome === null)
+      images.push({ path: r.c.rel, class: r.c.cls, hash: r.hash, bytes: r.bytes });
     else skipped.push({ path: r.c.rel, class: r.c.cls, ...r.outcome });
   }
   for (const cls of classNames) {
@@ -285,7 +333,11 @@ async function decideOne(
     const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
     target = cacheFile(cache.cacheDir, hash, cache.imageSize, tag);
     verdict = verdictFile(cache, hash);
-    if (await isCachedImageValid(target, cache.imageSize, (e) => stats.rebuiltCorrupt.push(e.subject ?? ''))) {
+    if (
+      await isCachedImageValid(target, cache.imageSize, (e) =>
+        stats.rebuiltCorrupt.push(e.subject ?? ''),
+      )
+    ) {
       stats.fromCache++;
       return null;
     }
@@ -324,7 +376,9 @@ export async function buildImageCache(
   const stats: ScanStats = { decoded: 0, fromCache: 0, rebuiltCorrupt: [] };
   const limit = opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   const progress =
-    opts.progressLabel === null ? null : createProgress(opts.progressLabel ?? 'resize', folder.images.length);
+    opts.progressLabel === null
+      ? null
+      : createProgress(opts.progressLabel ?? 'resize', folder.images.length);
   let done = 0;
   const started = new Set<string>();
   await mapPool(folder.images, opts.concurrency ?? 2, async (im) => {
@@ -336,14 +390,26 @@ export async function buildImageCache(
     const full = resolveInside(folder.root, im.path);
     const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
     const target = cacheFile(cache.cacheDir, im.hash, cache.imageSize, tag);
-    if (await isCachedImageValid(target, cache.imageSize, (e) => stats.rebuiltCorrupt.push(e.subject ?? ''))) {
+    if (
+      await isCachedImageValid(target, cache.imageSize, (e) =>
+        stats.rebuiltCorrupt.push(e.subject ?? ''),
+      )
+    ) {
       stats.fromCache++;
     } else {
       const data = await fs.promises.readFile(full);
       if (sha256(data) !== im.hash)
-        throw new ArtstyleError('changed-file', `${full} changed since it was scanned; scan again`, full);
+        throw new ArtstyleError(
+          'changed-file',
+          `${full} changed since it was scanned; scan again`,
+          full,
+        );
       stats.decoded++;
-      const rgb = await decodeAndResize(data, { size: cache.imageSize, limitInputPixels: limit, kernel: cache.kernel });
+      const rgb = await decodeAndResize(data, {
+        size: cache.imageSize,
+        limitInputPixels: limit,
+        kernel: cache.kernel,
+      });
       writeCachedImage(target, cache.imageSize, rgb);
     }
     progress?.update(++done);

@@ -50,7 +50,11 @@ export class MultiLabelBinarizer {
   transform(labelLists: readonly (readonly string[])[]): MultiLabelMatrix {
     checkLists(labelLists);
     if (this.classes === null)
-      throw new ArtstyleError('not-fitted', 'MultiLabelBinarizer: call fit before transform', 'classes');
+      throw new ArtstyleError(
+        'not-fitted',
+        'MultiLabelBinarizer: call fit before transform',
+        'classes',
+      );
     const classes = this.classes;
     const col = new Map(classes.map((c, i) => [c, i]));
     const data = new Uint8Array(labelLists.length * classes.length);
@@ -74,7 +78,11 @@ export class MultiLabelBinarizer {
     if (this.classes === null)
       throw new ArtstyleError('not-fitted', 'MultiLabelBinarizer: call fit first', 'classes');
     const k = this.classes.length;
-    check(m.data.length === m.rows * k, 'data', `expected ${m.rows}x${k} values, got ${m.data.length}`);
+    check(
+      m.data.length === m.rows * k,
+      'data',
+      `expected ${m.rows}x${k} values, got ${m.data.length}`,
+    );
     const out: string[][] = [];
     for (let r = 0; r < m.rows; r++)
       out.push(this.classes.filter((_, c) => m.data[r * k + c] === 1));

@@ -34,7 +34,12 @@ export function matchPaintingImages(imagesDir: string, artists: readonly Artist[
   try {
     names = fs.readdirSync(imagesDir).filter((f) => !f.startsWith('.'));
   } catch (e) {
-    throw new ArtstyleError('missing-data-folder', `images folder ${imagesDir} cannot be read: ${(e as Error).message}`, imagesDir, { cause: e });
+    throw new ArtstyleError(
+      'missing-data-folder',
+      `images folder ${imagesDir} cannot be read: ${(e as Error).message}`,
+      imagesDir,
+      { cause: e },
+    );
   }
   names.sort();
   const byKey = new Map(artists.map((a) => [artistFileKey(a.name), a]));

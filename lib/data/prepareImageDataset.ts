@@ -37,16 +37,24 @@ export interface PreparedImageDataset {
  * into the cache (each content decoded once; nothing already cached is redone), then split per
  * class and save (or reuse) the manifest. Safe to kill and run again.
  */
-export async function prepareImageDataset(opts: PrepareImageDatasetOptions): Promise<PreparedImageDataset> {
+export async function prepareImageDataset(
+  opts: PrepareImageDatasetOptions,
+): Promise<PreparedImageDataset> {
   check(typeof opts.root === 'string' && opts.root.length > 0, 'root', 'expected a folder path');
-  check(typeof opts.cacheDir === 'string' && opts.cacheDir.length > 0, 'cacheDir', 'expected a folder path');
+  check(
+    typeof opts.cacheDir === 'string' && opts.cacheDir.length > 0,
+    'cacheDir',
+    'expected a folder path',
+  );
   const folder = await scanImageFolder(opts.root, {
     cache: { cacheDir: opts.cacheDir, imageSize: opts.imageSize, kernel: opts.kernel },
     limitInputPixels: opts.limitInputPixels,
     concurrency: opts.concurrency,
-    progressLabel: opts.progressLabel === undefined ? `resize to ${opts.imageSize}px` : opts.progressLabel,
+    progressLabel:
+      opts.progressLabel === undefined ? `resize to ${opts.imageSize}px` : opts.progressLabel,
   });
-  const manifestFile = opts.manifestFile ?? path.join(opts.cacheDir, `manifest-seed${opts.seed}.json`);
+  const manifestFile =
+    opts.manifestFile ?? path.join(opts.cacheDir, `manifest-seed${opts.seed}.json`);
   const { manifest, reused, replacedCorrupt } = prepareManifest(
     folder,
     manifestFile,

@@ -10,9 +10,14 @@ export interface RgbImage {
 
 /** Rounds and clamps float RGB (0..255) to bytes, for display. */
 export function floatToRgb(data: Float32Array, height: number, width: number): RgbImage {
-  check(data.length === height * width * 3, 'data', `expected ${height * width * 3} values, got ${data.length}`);
+  check(
+    data.length === height * width * 3,
+    'data',
+    `expected ${height * width * 3} values, got ${data.length}`,
+  );
   const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(data[i] as number)));
+  for (let i = 0; i < data.length; i++)
+    out[i] = Math.max(0, Math.min(255, Math.round(data[i] as number)));
   return { height, width, data: out };
 }
 

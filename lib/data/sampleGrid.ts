@@ -28,7 +28,11 @@ export async function sampleGrid(
   seed: number,
   opts: { imageSize?: number; thumbnailSize?: number; kernel?: ResizeKernel } = {},
 ): Promise<SampleGridRow[]> {
-  check(Number.isInteger(perClass) && perClass >= 1, 'perClass', `expected an integer >= 1, got ${perClass}`);
+  check(
+    Number.isInteger(perClass) && perClass >= 1,
+    'perClass',
+    `expected an integer >= 1, got ${perClass}`,
+  );
   const size = opts.imageSize ?? 299;
   const tag = policyTag({ size, kernel: opts.kernel });
   const rng = new Rng(seed).fork('sampleGrid');
@@ -38,7 +42,10 @@ export async function sampleGrid(
     const samples: SampleThumbnail[] = [];
     for (const it of items) {
       const img = await readCachedImage(cacheFile(cacheDir, it.hash, size, tag), size);
-      const png = await rgbToPng({ height: size, width: size, data: img.data }, opts.thumbnailSize ?? 128);
+      const png = await rgbToPng(
+        { height: size, width: size, data: img.data },
+        opts.thumbnailSize ?? 128,
+      );
       samples.push({ path: it.path, split: it.split, png });
     }
     rows.push({ class: cls, samples });

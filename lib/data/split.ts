@@ -28,7 +28,11 @@ export function validateFractions(f: SplitFractions): void {
     );
   }
   const keys = Object.keys(f).filter((k) => !(SPLIT_NAMES as readonly string[]).includes(k));
-  check(keys.length === 0, `fractions.${keys[0]}`, 'unknown key; allowed keys are train, val, test');
+  check(
+    keys.length === 0,
+    `fractions.${keys[0]}`,
+    'unknown key; allowed keys are train, val, test',
+  );
   const sum = f.train + f.val + f.test;
   check(Math.abs(sum - 1) < 1e-9, 'fractions', `train + val + test must be 1, got ${sum}`);
 }
@@ -91,7 +95,8 @@ export function stratifiedSplit(
     const have = { train: 0, val: 0, test: 0 };
     for (const hash of order) {
       const size = groups.get(hash) ?? 0;
-      const split: SplitName = have.val < want.val ? 'val' : have.test < want.test ? 'test' : 'train';
+      const split: SplitName =
+        have.val < want.val ? 'val' : have.test < want.test ? 'test' : 'train';
       have[split] += size;
       assigned.set(hash, split);
     }
@@ -106,6 +111,14 @@ export function stratifiedSplit(
   return images
     .map((im) => ({ ...im, split: assigned.get(im.hash) as SplitName }))
     .sort((a, b) =>
-      a.class !== b.class ? (a.class < b.class ? -1 : 1) : a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+      a.class !== b.class
+        ? a.class < b.class
+          ? -1
+          : 1
+        : a.path < b.path
+          ? -1
+          : a.path > b.path
+            ? 1
+            : 0,
     );
 }

@@ -47,7 +47,11 @@ describe('artists.csv', () => {
     const a = parseArtists('name,genre,favourite colour\nX,Baroque,blue\n');
     assert.deepEqual(a[0]!.genres, ['Baroque']);
     assert.equal(a[0]!.paintings, null);
-    rejects('id,name,years\n0,X,1900\n', 'missing-columns', /missing column\(s\) genre; the header has id, name, years/);
+    rejects(
+      'id,name,years\n0,X,1900\n',
+      'missing-columns',
+      /missing column\(s\) genre; the header has id, name, years/,
+    );
     rejects('id,years\n0,1900\n', 'missing-columns', /missing column\(s\) name, genre/);
   });
 
@@ -55,25 +59,41 @@ describe('artists.csv', () => {
     rejects('name,genre\nA,Baroque\nB, \n', 'empty-genre', /line 3: artist "B" has no genre/);
     rejects('name,genre\nA,Baroque\nB,","\n', 'empty-genre', /line 3/);
     rejects('name,genre\n ,Baroque\n', 'empty-name', /line 2/);
-    rejects('name,genre\nA B,Baroque\nC,Rococo\nA_B,Rococo\n', 'duplicate-artist', /line 4: .*already appears on line 2/);
+    rejects(
+      'name,genre\nA B,Baroque\nC,Rococo\nA_B,Rococo\n',
+      'duplicate-artist',
+      /line 4: .*already appears on line 2/,
+    );
     rejects('name,genre\nA,Baroque,Rococo\n', 'bad-csv', /line 2: 3 cells, the header has 2/);
   });
 
   it('refuses names that would escape the images folder', () => {
-    rejects('name,genre\n../../etc/passwd,Baroque\n', 'bad-name', /line 2: artist name "..\/..\/etc\/passwd"/);
+    rejects(
+      'name,genre\n../../etc/passwd,Baroque\n',
+      'bad-name',
+      /line 2: artist name "..\/..\/etc\/passwd"/,
+    );
     rejects('name,genre\n.. ,Baroque\n', 'bad-name', /line 2/);
     rejects('name,genre\nA\\B,Baroque\n', 'bad-name', /line 2/);
   });
 
   it('reports unknown genres by row when the genre list is fixed', () => {
-    rejects('name,genre\nA,Baroque\nB,"Baroque,Vaporwave"\n', 'unknown-genre', /line 3: .*Vaporwave/, {
-      knownGenres: ['Baroque', 'Rococo'],
-    });
+    rejects(
+      'name,genre\nA,Baroque\nB,"Baroque,Vaporwave"\n',
+      'unknown-genre',
+      /line 3: .*Vaporwave/,
+      {
+        knownGenres: ['Baroque', 'Rococo'],
+      },
+    );
   });
 
   it('names a missing file', () => {
     const f = path.join(t.dir, 'nope.csv');
-    assert.throws(() => readArtists(f), (e: unknown) => e instanceof ArtstyleError && e.subject === f);
+    assert.throws(
+      () => readArtists(f),
+      (e: unknown) => e instanceof ArtstyleError && e.subject === f,
+    );
   });
 });
 
@@ -116,14 +136,23 @@ describe('matchPaintingImages', () => {
 
   it('names a missing images folder', () => {
     const d = path.join(t.dir, 'none');
-    assert.throws(() => matchPaintingImages(d, []), (e: unknown) => e instanceof ArtstyleError && e.subject === d);
+    assert.throws(
+      () => matchPaintingImages(d, []),
+      (e: unknown) => e instanceof ArtstyleError && e.subject === d,
+    );
   });
 });
 
 describe('genreFrequencyTable', () => {
   it('counts artists and images per genre, most frequent first', () => {
     const artists = parseArtists(csv);
-    const { rows, frame } = genreFrequencyTable(artists, new Map([['Claude Monet', 3], ['Nobody Known', 2]]));
+    const { rows, frame } = genreFrequencyTable(
+      artists,
+      new Map([
+        ['Claude Monet', 3],
+        ['Nobody Known', 2],
+      ]),
+    );
     assert.deepEqual(rows, [
       { genre: 'Impressionism', artists: 2, images: 5 },
       { genre: 'Expressionism', artists: 1, images: 0 },
@@ -138,8 +167,12 @@ describe('genreFrequencyTable', () => {
 describe('loadPaintingsDataset', () => {
   it('reads artists.csv and resized/, one multi-hot genre row per image', () => {
     const root = path.join(t.dir, 'paintings');
-    write(path.join(root, 'artists.csv'), 'name,genre\nA Painter,"Rococo, Baroque"\nB Painter,Baroque\n');
-    for (const f of ['A_Painter_1.jpg', 'A_Painter_2.jpg', 'B_Painter_1.jpg']) write(path.join(root, 'resized', f), 'x');
+    write(
+      path.join(root, 'artists.csv'),
+      'name,genre\nA Painter,"Rococo, Baroque"\nB Painter,Baroque\n',
+    );
+    for (const f of ['A_Painter_1.jpg', 'A_Painter_2.jpg', 'B_Painter_1.jpg'])
+      write(path.join(root, 'resized', f), 'x');
     const d = loadPaintingsDataset(root);
     assert.deepEqual(d.genres.classes, ['Baroque', 'Rococo']);
     assert.deepEqual([...d.genres.data], [1, 1, 1, 1, 1, 0]);
@@ -149,7 +182,10 @@ describe('loadPaintingsDataset', () => {
     ]);
     assert.throws(
       () => loadPaintingsDataset(path.join(t.dir, 'absent')),
-      (e: unknown) => e instanceof ArtstyleError && e.code === 'missing-file' && /absent.artists\.csv/.test(e.message),
+      (e: unknown) =>
+        e instanceof ArtstyleError &&
+        e.code === 'missing-file' &&
+        /absent.artists\.csv/.test(e.message),
     );
   });
 });

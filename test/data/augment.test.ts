@@ -13,7 +13,8 @@ import {
 /** An image whose value at (x, y) is x + 100*y in every channel: easy to read coordinates back. */
 function ramp(h: number, w: number): Float32Array {
   const a = new Float32Array(h * w * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) a.fill(x + 100 * y, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) a.fill(x + 100 * y, (y * w + x) * 3, (y * w + x) * 3 + 3);
   return a;
 }
 const at = (a: Float32Array, w: number, x: number, y: number) => a[(y * w + x) * 3]!;
@@ -66,9 +67,15 @@ describe('augmentation (Keras ImageDataGenerator semantics)', () => {
       if (p.flip) flips++;
     }
     assert.ok(flips > 900 && flips < 1100, String(flips));
-    const none = randomAugmentParams({ shearRange: 0, zoomRange: 0, horizontalFlip: false }, augmentRng(1, 0, 0));
+    const none = randomAugmentParams(
+      { shearRange: 0, zoomRange: 0, horizontalFlip: false },
+      augmentRng(1, 0, 0),
+    );
     assert.deepEqual(none, id);
-    const pair = randomAugmentParams({ shearRange: 0, zoomRange: [1.5, 1.5], horizontalFlip: false }, augmentRng(1, 0, 0));
+    const pair = randomAugmentParams(
+      { shearRange: 0, zoomRange: [1.5, 1.5], horizontalFlip: false },
+      augmentRng(1, 0, 0),
+    );
     assert.deepEqual([pair.zx, pair.zy], [1.5, 1.5]);
   });
 
@@ -77,13 +84,22 @@ describe('augmentation (Keras ImageDataGenerator semantics)', () => {
     const a = augmentImage(img, 6, 6, DEFAULT_AUGMENT, 3, 2, 17);
     const b = augmentImage(img, 6, 6, DEFAULT_AUGMENT, 3, 2, 17);
     assert.deepEqual(a, b);
-    for (const [s, e, i] of [[4, 2, 17], [3, 3, 17], [3, 2, 18]] as const)
+    for (const [s, e, i] of [
+      [4, 2, 17],
+      [3, 3, 17],
+      [3, 2, 18],
+    ] as const)
       assert.notDeepEqual(randomAugmentParams(DEFAULT_AUGMENT, augmentRng(s, e, i)), a.params);
   });
 
   it('preview returns k augmented copies as plain RGB', () => {
     const src = { height: 6, width: 8, data: Uint8Array.from(ramp(6, 8), (v) => v % 256) };
-    const views = augmentPreview(src, 4, { shearRange: 20, zoomRange: 0.3, horizontalFlip: true }, 5);
+    const views = augmentPreview(
+      src,
+      4,
+      { shearRange: 20, zoomRange: 0.3, horizontalFlip: true },
+      5,
+    );
     assert.equal(views.length, 4);
     for (const v of views) {
       assert.equal(v.image.data.length, 6 * 8 * 3);
@@ -93,9 +109,21 @@ describe('augmentation (Keras ImageDataGenerator semantics)', () => {
   });
 
   it('validates options, naming the key', () => {
-    assert.throws(() => validateAugmentOptions({ ...DEFAULT_AUGMENT, shearRange: -1 }), /augment.shearRange/);
-    assert.throws(() => validateAugmentOptions({ ...DEFAULT_AUGMENT, zoomRange: 1.5 }), /augment.zoomRange/);
-    assert.throws(() => validateAugmentOptions({ ...DEFAULT_AUGMENT, zoomRange: [1.2, 0.8] }), /augment.zoomRange/);
-    assert.throws(() => validateAugmentOptions({ ...DEFAULT_AUGMENT, rotation: 5 } as never), /augment.rotation: unknown key/);
+    assert.throws(
+      () => validateAugmentOptions({ ...DEFAULT_AUGMENT, shearRange: -1 }),
+      /augment.shearRange/,
+    );
+    assert.throws(
+      () => validateAugmentOptions({ ...DEFAULT_AUGMENT, zoomRange: 1.5 }),
+      /augment.zoomRange/,
+    );
+    assert.throws(
+      () => validateAugmentOptions({ ...DEFAULT_AUGMENT, zoomRange: [1.2, 0.8] }),
+      /augment.zoomRange/,
+    );
+    assert.throws(
+      () => validateAugmentOptions({ ...DEFAULT_AUGMENT, rotation: 5 } as never),
+      /augment.rotation: unknown key/,
+    );
   });
 });

@@ -23,7 +23,9 @@ export async function jpeg(shade: number, width = 40, height = 30): Promise<Buff
         (y * width + x) * 3,
       );
     }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 export async function png(shade: number, width = 40, height = 30, alpha = 1): Promise<Buffer> {
@@ -41,7 +43,15 @@ export function write(file: string, data: Uint8Array | string): string {
 }
 
 /** Writes `count` distinct JPEGs into root/cls/, named img000.jpg... */
-export async function writeClass(root: string, cls: string, count: number, shadeBase: number): Promise<void> {
+export async function writeClass(
+  root: string,
+  cls: string,
+  count: number,
+  shadeBase: number,
+): Promise<void> {
   for (let i = 0; i < count; i++)
-    write(path.join(root, cls, `img${String(i).padStart(3, '0')}.jpg`), await jpeg(shadeBase + i * 3));
+    write(
+      path.join(root, cls, `img${String(i).padStart(3, '0')}.jpg`),
+      await jpeg(shadeBase + i * 3),
+    );
 }

@@ -33,14 +33,22 @@ describe('image cache file', () => {
     const cases: [string, Buffer, RegExp][] = [
       ['truncated', good.subarray(0, good.length - 5), /payload bytes/],
       ['flipped', Buffer.from(good.map((b, i) => (i === good.length - 1 ? b ^ 1 : b))), /checksum/],
-      ['foreign', Buffer.from('PNG not a cache file at all, but long enough for a header....'), /wrong magic/],
+      [
+        'foreign',
+        Buffer.from('PNG not a cache file at all, but long enough for a header....'),
+        /wrong magic/,
+      ],
       ['short', Buffer.from('abc'), /shorter than the header/],
     ];
     for (const [label, bytes, re] of cases) {
       fs.writeFileSync(f, bytes);
       await assert.rejects(
         readCachedImage(f, 4),
-        (e: unknown) => e instanceof ArtstyleError && e.code === 'corrupt-cache' && e.subject === f && re.test(e.message),
+        (e: unknown) =>
+          e instanceof ArtstyleError &&
+          e.code === 'corrupt-cache' &&
+          e.subject === f &&
+          re.test(e.message),
         label,
       );
     }
@@ -50,7 +58,10 @@ describe('image cache file', () => {
 
   it('isCachedImageValid: false for missing, reports corrupt ones', async () => {
     const seen: string[] = [];
-    assert.equal(await isCachedImageValid(path.join(t.dir, 'none.rgb'), 4, (e) => seen.push(e.message)), false);
+    assert.equal(
+      await isCachedImageValid(path.join(t.dir, 'none.rgb'), 4, (e) => seen.push(e.message)),
+      false,
+    );
     assert.equal(seen.length, 0);
     const f = path.join(t.dir, 'bad.rgb');
     fs.writeFileSync(f, 'garbage');

@@ -13,7 +13,10 @@ const t = tempDir('folder');
 after(t.cleanup);
 const root = path.join(t.dir, 'data');
 const isErr = (code: string, subject: string) => (e: unknown) =>
-  e instanceof ArtstyleError && e.code === code && e.subject === subject && e.message.includes(subject);
+  e instanceof ArtstyleError &&
+  e.code === code &&
+  e.subject === subject &&
+  e.message.includes(subject);
 
 before(async () => {
   await writeClass(root, 'Baroque', 3, 10);
@@ -28,7 +31,11 @@ before(async () => {
   write(path.join(root, 'Rococo', 'nested', 'img.jpg'), await jpeg(222));
   write(path.join(root, 'Rococo', '.DS_Store'), 'junk');
   write(path.join(root, 'README.txt'), 'loose file');
-  const big = await sharp({ create: { width: 1200, height: 1000, channels: 3, background: 'white' } }).png().toBuffer();
+  const big = await sharp({
+    create: { width: 1200, height: 1000, channels: 3, background: 'white' },
+  })
+    .png()
+    .toBuffer();
   write(path.join(root, 'Rococo', 'huge.png'), big);
 });
 
@@ -50,16 +57,13 @@ describe('scanImageFolder', () => {
         'Rococo:Rococo/really-a-png.jpg',
       ],
     );
-    assert.deepEqual(
-      f.skipped.map((s) => `${s.path}:${s.reason}`).sort(),
-      [
-        'Baroque/cut.jpg:corrupt-or-truncated',
-        'Baroque/empty.jpg:empty-file',
-        'Baroque/notes.jpg:not-an-image',
-        'README.txt:outside-class-folder',
-        'Rococo/huge.png:too-large',
-      ],
-    );
+    assert.deepEqual(f.skipped.map((s) => `${s.path}:${s.reason}`).sort(), [
+      'Baroque/cut.jpg:corrupt-or-truncated',
+      'Baroque/empty.jpg:empty-file',
+      'Baroque/notes.jpg:not-an-image',
+      'README.txt:outside-class-folder',
+      'Rococo/huge.png:too-large',
+    ]);
     assert.match(f.skipped.find((s) => s.reason === 'too-large')!.message, /1000000 pixels/);
     assert.equal(f.duplicates.length, 1);
     assert.deepEqual(f.duplicates[0]!.paths, ['Baroque/img000.jpg', 'Rococo/copy.jpg']);
@@ -123,7 +127,10 @@ describe('scanImageFolder', () => {
 
   it('names a missing data folder and a root without class folders', async () => {
     const missing = path.join(t.dir, 'no-such-folder');
-    await assert.rejects(scanImageFolder(missing, { progressLabel: null }), isErr('missing-data-folder', missing));
+    await assert.rejects(
+      scanImageFolder(missing, { progressLabel: null }),
+      isErr('missing-data-folder', missing),
+    );
     const flat = path.join(t.dir, 'flat');
     write(path.join(flat, 'a.jpg'), await jpeg(1));
     await assert.rejects(scanImageFolder(flat, { progressLabel: null }), isErr('no-classes', flat));
@@ -133,11 +140,16 @@ describe('scanImageFolder', () => {
     const r = path.join(t.dir, 'emptyclass');
     await writeClass(r, 'A', 2, 1);
     fs.mkdirSync(path.join(r, 'B'));
-    await assert.rejects(scanImageFolder(r, { progressLabel: null }), isErr('empty-class', path.join(r, 'B')));
+    await assert.rejects(
+      scanImageFolder(r, { progressLabel: null }),
+      isErr('empty-class', path.join(r, 'B')),
+    );
     write(path.join(r, 'B', 'zero.jpg'), new Uint8Array(0));
     await assert.rejects(
       scanImageFolder(r, { progressLabel: null }),
-      (e: unknown) => isErr('empty-class', path.join(r, 'B'))(e) && /B\/zero\.jpg \(empty-file\)/.test((e as Error).message),
+      (e: unknown) =>
+        isErr('empty-class', path.join(r, 'B'))(e) &&
+        /B\/zero\.jpg \(empty-file\)/.test((e as Error).message),
     );
   });
 
@@ -154,7 +166,10 @@ describe('scanImageFolder', () => {
     fs.unlinkSync(link);
     const dirLink = path.join(r, 'Elsewhere');
     fs.symlinkSync(t.dir, dirLink);
-    await assert.rejects(scanImageFolder(r, { progressLabel: null }), isErr('path-escape', dirLink));
+    await assert.rejects(
+      scanImageFolder(r, { progressLabel: null }),
+      isErr('path-escape', dirLink),
+    );
     fs.unlinkSync(dirLink);
     // A link that stays inside is followed.
     fs.symlinkSync(path.join(r, 'A', 'img000.jpg'), path.join(r, 'A', 'alias.jpg'));
@@ -163,12 +178,31 @@ describe('scanImageFolder', () => {
     assert.equal(f.duplicates.length, 1);
   });
 
+  it('skips a dangling symlink as unreadable', async () => {
+    const r = path.join(t.dir, 'dangling');
+    await writeClass(r, 'A', 2, 1);
+    fs.symlinkSync(path.join(r, 'A', 'gone.jpg'), path.join(r, 'A', 'link.jpg'));
+    const f = await scanImageFolder(r, { progressLabel: null });
+    assert.equal(f.images.length, 2);
+    assert.deepEqual(
+      f.skipped.map((s) => [s.path, s.class, s.reason]),
+      [['A/link.jpg', 'A', 'unreadable']],
+    );
+    assert.match(f.skipped[0]!.message, /ENOENT/);
+  });
+
   it('validates its options', async () => {
-    await assert.rejects(scanImageFolder(root, { limitInputPixels: 0, progressLabel: null }), /limitInputPixels/);
+    await assert.rejects(
+      scanImageFolder(root, { limitInputPixels: 0, progressLabel: null }),
+      /limitInputPixels/,
+    );
     await assert.rejects(
       scanImageFolder(root, { cache: { cacheDir: t.dir, imageSize: 0 }, progressLabel: null }),
       /imageSize/,
     );
-    await assert.rejects(scanImageFolder(root, { concurrency: 0, progressLabel: null }), /concurrency/);
+    await assert.rejects(
+      scanImageFolder(root, { concurrency: 0, progressLabel: null }),
+      /concurrency/,
+    );
   });
 });

@@ -15,7 +15,12 @@ after(t.cleanup);
 function folder(counts: Record<string, number>): ImageFolder {
   const classNames = Object.keys(counts).sort();
   const images = classNames.flatMap((c) =>
-    Array.from({ length: counts[c]! }, (_, i) => ({ path: `${c}/${i}.jpg`, class: c, hash: sha256(`${c}${i}`), bytes: 1 })),
+    Array.from({ length: counts[c]! }, (_, i) => ({
+      path: `${c}/${i}.jpg`,
+      class: c,
+      hash: sha256(`${c}${i}`),
+      bytes: 1,
+    })),
   );
   return {
     root: path.join(t.dir, 'data'),
@@ -46,8 +51,14 @@ describe('manifest', () => {
     // Another seed, other fractions, or a changed file: split again.
     assert.equal(prepareManifest(f, file, 43).reused, false);
     assert.equal(prepareManifest(f, file, 43, { train: 0.5, val: 0.25, test: 0.25 }).reused, false);
-    const changed = { ...f, images: f.images.map((im, i) => (i === 0 ? { ...im, hash: sha256('new') } : im)) };
-    assert.equal(prepareManifest(changed, file, 43, { train: 0.5, val: 0.25, test: 0.25 }).reused, false);
+    const changed = {
+      ...f,
+      images: f.images.map((im, i) => (i === 0 ? { ...im, hash: sha256('new') } : im)),
+    };
+    assert.equal(
+      prepareManifest(changed, file, 43, { train: 0.5, val: 0.25, test: 0.25 }).reused,
+      false,
+    );
   });
 
   it('the same seed gives the same manifest', () => {
@@ -57,7 +68,10 @@ describe('manifest', () => {
   it('loadManifest names a corrupt or foreign file, and prepareManifest replaces it', () => {
     const file = path.join(t.dir, 'bad.json');
     fs.writeFileSync(file, '{"formatVersion": 1, "items": [');
-    assert.throws(() => loadManifest(file), (e: unknown) => e instanceof ArtstyleError && e.code === 'corrupt-file' && e.subject === file);
+    assert.throws(
+      () => loadManifest(file),
+      (e: unknown) => e instanceof ArtstyleError && e.code === 'corrupt-file' && e.subject === file,
+    );
     const good = buildManifest(f, 1);
     const variants: [unknown, RegExp][] = [
       [{ ...good, formatVersion: 99 }, /format version 99/],
@@ -69,7 +83,11 @@ describe('manifest', () => {
       fs.writeFileSync(file, JSON.stringify(value));
       assert.throws(
         () => loadManifest(file),
-        (e: unknown) => e instanceof ArtstyleError && e.code === 'corrupt-manifest' && e.subject === file && re.test(e.message),
+        (e: unknown) =>
+          e instanceof ArtstyleError &&
+          e.code === 'corrupt-manifest' &&
+          e.subject === file &&
+          re.test(e.message),
       );
     }
     const r = prepareManifest(f, file, 1);

@@ -14,7 +14,11 @@ describe('MultiLabelBinarizer (scikit-learn semantics)', () => {
   });
 
   it('sorts by code unit like Python (uppercase before lowercase)', () => {
-    assert.deepEqual(multiLabelBinarize([['romanticism', 'Baroque', 'Rococo']]).classes, ['Baroque', 'Rococo', 'romanticism']);
+    assert.deepEqual(multiLabelBinarize([['romanticism', 'Baroque', 'Rococo']]).classes, [
+      'Baroque',
+      'Rococo',
+      'romanticism',
+    ]);
   });
 
   it('with a fixed class list keeps its order and reports unknown labels', () => {

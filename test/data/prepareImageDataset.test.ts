@@ -15,12 +15,24 @@ describe('prepareImageDataset', () => {
     await writeClass(root, 'Medieval', 5, 0);
     await writeClass(root, 'Realism', 4, 90);
     write(path.join(root, 'Realism', 'broken.jpg'), (await jpeg(1)).subarray(0, 100));
-    const opts = { root, cacheDir: path.join(t.dir, 'cache'), imageSize: 16, seed: 3, progressLabel: null };
+    const opts = {
+      root,
+      cacheDir: path.join(t.dir, 'cache'),
+      imageSize: 16,
+      seed: 3,
+      progressLabel: null,
+    };
     const a = await prepareImageDataset(opts);
     assert.equal(a.reused, false);
     assert.equal(a.manifestFile, path.join(t.dir, 'cache', 'manifest-seed3.json'));
     assert.equal(a.folder.stats.decoded, 10);
-    assert.deepEqual(countsTable(a.manifest).rows.at(-1), { class: 'Total', train: 5, val: 2, test: 2, total: 9 });
+    assert.deepEqual(countsTable(a.manifest).rows.at(-1), {
+      class: 'Total',
+      train: 5,
+      val: 2,
+      test: 2,
+      total: 9,
+    });
     const b = await prepareImageDataset(opts);
     assert.equal(b.reused, true);
     assert.equal(b.folder.stats.decoded, 0);

@@ -31,18 +31,26 @@ describe('decodeAndResize', () => {
     const goodPng = await png(5, 64, 64);
     assert.equal(await reason(new Uint8Array(0)), 'empty-file');
     assert.equal(await reason(Buffer.from('this is a text file, not a JPEG\n')), 'not-an-image');
-    assert.equal(await reason(good.subarray(0, Math.floor(good.length / 2))), 'corrupt-or-truncated');
+    assert.equal(
+      await reason(good.subarray(0, Math.floor(good.length / 2))),
+      'corrupt-or-truncated',
+    );
     assert.equal(await reason(goodPng.subarray(0, goodPng.length - 20)), 'corrupt-or-truncated');
     assert.equal(await reason(goodPng), 'ok');
   });
 
   it('refuses a decompression bomb before decoding it', async () => {
-    const big = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: 'white' } })
+    const big = await sharp({
+      create: { width: 2000, height: 1000, channels: 3, background: 'white' },
+    })
       .png()
       .toBuffer();
     assert.equal(await reason(big, 1_999_999), 'too-large');
     assert.equal(await reason(big, 2_000_000), 'ok');
-    await assert.rejects(decodeAndResize(big, { size: 8, limitInputPixels: 1000 }), /decompression bomb/);
+    await assert.rejects(
+      decodeAndResize(big, { size: 8, limitInputPixels: 1000 }),
+      /decompression bomb/,
+    );
   });
 
   it('refuses a PNG whose header claims 50000 x 50000 pixels, under the default limit', async () => {
@@ -67,12 +75,17 @@ describe('decodeAndResize', () => {
     assert.deepEqual((await sharp(bomb, { limitInputPixels: false }).metadata()).width, 50000);
     await assert.rejects(
       decodeAndResize(bomb, { size: 8 }),
-      (e: unknown) => e instanceof ImageDecodeError && e.reason === 'too-large' && /100000000 pixels/.test(e.message),
+      (e: unknown) =>
+        e instanceof ImageDecodeError &&
+        e.reason === 'too-large' &&
+        /100000000 pixels/.test(e.message),
     );
   });
 
   it('converts CMYK to RGB', async () => {
-    const cmyk = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 40, b: 220 } } })
+    const cmyk = await sharp({
+      create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 40, b: 220 } },
+    })
       .toColourspace('cmyk')
       .jpeg({ quality: 95 })
       .toBuffer();
@@ -87,7 +100,9 @@ describe('decodeAndResize', () => {
     const transparent = await png(0, 10, 10, 0);
     const out = await decodeAndResize(transparent, { size: 4 });
     assert.deepEqual(px(out, 4, 1, 1), [255, 255, 255]);
-    const grey = await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: 77, g: 77, b: 77 } } })
+    const grey = await sharp({
+      create: { width: 10, height: 10, channels: 3, background: { r: 77, g: 77, b: 77 } },
+    })
       .toColourspace('b-w')
       .png()
       .toBuffer();

@@ -13,12 +13,15 @@ const root = path.join(t.dir, 'data');
 const count = 80;
 
 before(async () => {
-  for (let i = 0; i < count; i++) write(path.join(root, `c${i % 2}`, `i${i}.jpg`), await jpeg(i * 3, 400, 300));
+  for (let i = 0; i < count; i++)
+    write(path.join(root, `c${i % 2}`, `i${i}.jpg`), await jpeg(i * 3, 400, 300));
 });
 
 function cacheEntries(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.rgb')).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.rgb'))
+    .sort();
 }
 
 describe('resizing killed with SIGKILL and resumed', () => {
@@ -40,7 +43,10 @@ describe('resizing killed with SIGKILL and resumed', () => {
     const before = cacheEntries(cacheDir).length;
     assert.ok(before >= 5 && before < count, `the kill landed after ${before} of ${count} images`);
 
-    const resumed = await scanImageFolder(root, { cache: { cacheDir, imageSize: 96 }, progressLabel: null });
+    const resumed = await scanImageFolder(root, {
+      cache: { cacheDir, imageSize: 96 },
+      progressLabel: null,
+    });
     assert.deepEqual(resumed.stats.rebuiltCorrupt, [], 'no finished entry was left half-written');
     assert.equal(resumed.stats.fromCache, before);
     assert.equal(resumed.stats.decoded, count - before);
@@ -51,7 +57,10 @@ describe('resizing killed with SIGKILL and resumed', () => {
     assert.equal(files.length, count);
     assert.deepEqual(cacheEntries(cacheDir), files);
     for (const f of files)
-      assert.ok(fs.readFileSync(path.join(fresh, f)).equals(fs.readFileSync(path.join(cacheDir, f))), f);
+      assert.ok(
+        fs.readFileSync(path.join(fresh, f)).equals(fs.readFileSync(path.join(cacheDir, f))),
+        f,
+      );
   });
 
   it('a cache that cannot be written is an error naming the file, not a skipped image', async () => {
@@ -59,7 +68,9 @@ describe('resizing killed with SIGKILL and resumed', () => {
     await assert.rejects(
       scanImageFolder(root, { cache: { cacheDir: blocker, imageSize: 8 }, progressLabel: null }),
       (e: unknown) =>
-        e instanceof ArtstyleError && e.code === 'write-failed' && (e.subject ?? '').startsWith(blocker),
+        e instanceof ArtstyleError &&
+        e.code === 'write-failed' &&
+        (e.subject ?? '').startsWith(blocker),
     );
   });
 });

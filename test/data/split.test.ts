@@ -37,7 +37,11 @@ describe('splitCounts (the rounding rule)', () => {
     for (const [n, [tr, va, te]] of cases)
       assert.deepEqual(splitCounts(n), { train: tr, val: va, test: te }, `n=${n}`);
     // Halves round up.
-    assert.deepEqual(splitCounts(10, { train: 0.5, val: 0.25, test: 0.25 }), { train: 4, val: 3, test: 3 });
+    assert.deepEqual(splitCounts(10, { train: 0.5, val: 0.25, test: 0.25 }), {
+      train: 4,
+      val: 3,
+      test: 3,
+    });
   });
 });
 
@@ -48,7 +52,11 @@ describe('stratifiedSplit', () => {
   it('puts exactly the documented counts of each class in each split', () => {
     const items = stratifiedSplit(images, classes, 42);
     assert.equal(items.length, images.length);
-    for (const [cls, n] of [['Baroque', 23], ['Minimalism', 10], ['Rococo', 3]] as const)
+    for (const [cls, n] of [
+      ['Baroque', 23],
+      ['Minimalism', 10],
+      ['Rococo', 3],
+    ] as const)
       assert.deepEqual(tally(items, cls), splitCounts(n), cls);
     assert.deepEqual(tally(items, 'Baroque'), { train: 13, val: 5, test: 5 });
   });
@@ -70,7 +78,8 @@ describe('stratifiedSplit', () => {
     for (let seed = 0; seed < 20; seed++) {
       const items = stratifiedSplit(dup, ['Surrealism'], seed);
       const splitOf = new Map<string, Set<string>>();
-      for (const it of items) splitOf.set(it.hash, (splitOf.get(it.hash) ?? new Set()).add(it.split));
+      for (const it of items)
+        splitOf.set(it.hash, (splitOf.get(it.hash) ?? new Set()).add(it.split));
       for (const [h, s] of splitOf) assert.equal(s.size, 1, `hash ${h} in ${[...s]}`);
       const t = tally(items, 'Surrealism');
       // Targets for 12: val 2, test 2; a group may overshoot by its size minus one.
@@ -96,7 +105,10 @@ describe('stratifiedSplit', () => {
     assert.throws(
       () => stratifiedSplit([...entries('Big', 10), ...entries('Tiny', 2)], ['Big', 'Tiny'], 1),
       (e: unknown) =>
-        e instanceof ArtstyleError && e.code === 'class-too-small' && e.subject === 'Tiny' && /class Tiny has 2/.test(e.message),
+        e instanceof ArtstyleError &&
+        e.code === 'class-too-small' &&
+        e.subject === 'Tiny' &&
+        /class Tiny has 2/.test(e.message),
     );
     assert.throws(
       () => stratifiedSplit(entries('One', 1), ['One'], 1),
@@ -104,15 +116,30 @@ describe('stratifiedSplit', () => {
     );
     // Five files but only two distinct contents: cannot fill three splits.
     assert.throws(
-      () => stratifiedSplit(entries('Dup', 5, (i) => (i < 4 ? 'x' : 'y')), ['Dup'], 1),
-      (e: unknown) => e instanceof ArtstyleError && e.subject === 'Dup' && /2 distinct contents/.test(e.message),
+      () =>
+        stratifiedSplit(
+          entries('Dup', 5, (i) => (i < 4 ? 'x' : 'y')),
+          ['Dup'],
+          1,
+        ),
+      (e: unknown) =>
+        e instanceof ArtstyleError && e.subject === 'Dup' && /2 distinct contents/.test(e.message),
     );
   });
 
   it('validates the fractions, naming the key', () => {
-    assert.throws(() => validateFractions({ train: 0.6, val: 0.2, test: 0.3 }), /must be 1, got 1.1/);
-    assert.throws(() => validateFractions({ train: 0.8, val: 0.2, test: 0 }), /fractions.test: expected a number in \(0, 1\)/);
-    assert.throws(() => validateFractions({ train: 1.2, val: -0.1, test: -0.1 }), /fractions.train/);
+    assert.throws(
+      () => validateFractions({ train: 0.6, val: 0.2, test: 0.3 }),
+      /must be 1, got 1.1/,
+    );
+    assert.throws(
+      () => validateFractions({ train: 0.8, val: 0.2, test: 0 }),
+      /fractions.test: expected a number in \(0, 1\)/,
+    );
+    assert.throws(
+      () => validateFractions({ train: 1.2, val: -0.1, test: -0.1 }),
+      /fractions.train/,
+    );
     assert.throws(
       () => validateFractions({ train: 0.6, val: 0.2, test: 0.2, extra: 0 } as never),
       /fractions.extra: unknown key/,
