@@ -28,6 +28,9 @@ import { createProgress } from '../util/progress';
 import { Rng } from '../util/rng';
 import { householderQr, smallSvd } from './linalg';
 import { FeatureStore } from './store';
+import { Mat, matmul, matmulBT } from '../mlp/matrix';
+
+const wrap = (data: Float64Array, rows: number, cols: number): Mat => ({ rows, cols, data });
 
 export interface DenseRows {
   rows: number;
@@ -338,113 +341,65 @@ export class PCA {
     const omega = new Float64Array(n * l);
     for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
     const moments = new ColumnMoments(d);
-    let qt = this.leftProduct(src, omega, l, pass(), (c) => moments.add(c.data, c.rows));
+    const rawQt = leftProduct(src, omega, l, pass(), (c) => moments.add(c.data, c.rows));
     const mu = moments.mean;
-    centreLeftProduct(qt, omega, n, l, mu);
+    const muT = tf.tensor2d(Float32Array.from(mu), [1, d]);
+    let qt = centreLeftProduct(rawQt, omega, n, l, muT);
     progress.update(passes);
-    for (let it = 0; it < nIter; it++) {
-      qt = orthonormaliseRows(qt, l, d);
-      const p = householderQr(this.rightProduct(src, qt, l, mu, pass()), n).q;
-      progress.update(passes);
-      const pRows = colsToRows(p, n, l);
-      qt = this.leftProduct(src, pRows, l, pass());
-      centreLeftProduct(qt, pRows, n, l, mu);
-      progress.update(passes);
-    }
-    qt = orthonormaliseRows(qt, l, d);
-    // B = Xc Q (n x l) = Qb Rb; Rb = Ur S Vr^T, so Xc ~ (Qb Ur) S (Vr^T Qt).
-    const { q: qb, r: rb } = householderQr(this.rightProduct(src, qt, l, mu, pass()), n);
-    progress.update(passes);
-    const svd = smallSvd(rb, l, l);
-    const u = new Float64Array(n * k);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let t = 0; t < l; t++) s += ((qb[t] as Float64Array)[i] as number) * svd.u.get(t, j);
-        u[i * k + j] = s;
-      }
-    const vt = new Float64Array(k * d);
-    for (let j = 0; j < k; j++)
-      for (let t = 0; t < l; t++) {
-        const w = svd.v.get(t, j);
-        const row = t * d;
-        for (let c = 0; c < d; c++)
-          vt[j * d + c] = (vt[j * d + c] as number) + w * (qt[row + c] as number);
-      }
-    progress.end(`${passes} passes over ${n} x ${d}`);
-    return { mean: mu, u, s: svd.s.slice(0, k), vt, totalVariance: moments.totalVariance() };
-  }
-
-  /** Returns M^T X (l x d, row-major, float64) for M (n x l, row-major), streaming X's chunks. */
-  private leftProduct(
-    src: Source,
-    m: Float64Array,
-    l: number,
-    passIndex: number,
-    each?: (c: SourceChunk) => void,
-  ): Float64Array {
-    const d = src.dims;
-    let acc = tf.zeros([l, d]) as tf.Tensor2D;
-    src.forEachChunk((c) => {
-      each?.(c);
-      // M_c^T as its own l x rows block: tfjs multiplies (l x r)(r x d) fastest untransposed.
-      const mt = new Float32Array(l * c.rows);
-      for (let i = 0; i < c.rows; i++)
-        for (let j = 0; j < l; j++) mt[j * c.rows + i] = m[(c.rowOffset + i) * l + j] as number;
-      const next = tf.tidy(() => {
-        const x = tf.tensor2d(c.data instanceof Float32Array ? c.data : Float32Array.from(c.data), [
-          c.rows,
-          d,
-        ]);
-        return acc.add(tf.matMul(tf.tensor2d(mt, [l, c.rows]), x)) as tf.Tensor2D;
-      });
-      acc.dispose();
-      acc = next;
-    }, passIndex);
-    const out = Float64Array.from(acc.dataSync());
-    acc.dispose();
-    return out;
-  }
-
-  /** Returns (X - 1 mu^T) Qt^T (n x l) as l columns, streaming X's chunks. */
-  private rightProduct(
-    src: Source,
-    qt: Float64Array,
-    l: number,
-    mu: Float64Array,
-    passIndex: number,
-  ): Float64Array[] {
-    const { rows: n, dims: d } = src;
-    const q = new Float32Array(d * l);
-    for (let j = 0; j < l; j++) for (let c = 0; c < d; c++) q[c * l + j] = qt[j * d + c] as number;
-    const muQ = new Float64Array(l);
-    for (let j = 0; j < l; j++) {
-      let s = 0;
-      for (let c = 0; c < d; c++) s += (mu[c] as number) * (qt[j * d + c] as number);
-      muQ[j] = s;
-    }
-    const cols = Array.from({ length: l }, () => new Float64Array(n));
-    const qTensor = tf.tensor2d(q, [d, l]);
     try {
-      src.forEachChunk((c) => {
-        const prod = tf.tidy(() => {
-          const x = tf.tensor2d(
-            c.data instanceof Float32Array ? c.data : Float32Array.from(c.data),
-            [c.rows, d],
-          );
-          return tf.matMul(x, qTensor);
-        });
-        const v = prod.dataSync();
-        prod.dispose();
-        for (let i = 0; i < c.rows; i++)
-          for (let j = 0; j < l; j++)
-            (cols[j] as Float64Array)[c.rowOffset + i] =
-              (v[i * l + j] as number) - (muQ[j] as number);
-      }, passIndex);
+      for (let it = 0; it < nIter; it++) {
+        qt = replace(qt, orthonormaliseRows(qt));
+        const p = choleskyQr2(rightProduct(src, qt, muT, pass()), n, l);
+        progress.update(passes);
+        qt.dispose();
+        qt = centreLeftProduct(leftProduct(src, p, l, pass()), p, n, l, muT);
+        progress.update(passes);
+      }
+      qt = replace(qt, orthonormaliseRows(qt));
+      // The final basis must be orthonormal to float64 accuracy, not just well conditioned: with
+      // G = Qt Qt^T = R^T R (in float64), Q R^-1 is, so B = Xc Q R^-1 = Qb Rb, Rb = Ur S Vr^T,
+      // and Xc ~ (Qb Ur) S (Vr^T R^-T Qt).
+      const qt64 = Float64Array.from(qt.dataSync());
+      const rInv = invertUpper(
+        cholesky(matmulBT(wrap(qt64, l, d), wrap(qt64, l, d)).data, l, 1e-15),
+        l,
+      );
+      const bRaw = rightProduct(src, qt, muT, pass());
+      const bCols = Array.from({ length: l }, (_, j) => {
+        const col = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let t = 0; t <= j; t++)
+            s += (bRaw[i * l + t] as number) * (rInv[t * l + j] as number);
+          col[i] = s;
+        }
+        return col;
+      });
+      const { q: qb, r: rb } = householderQr(bCols, n);
+      progress.update(passes);
+      const svd = smallSvd(rb, l, l);
+      const u = new Float64Array(n * k);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < k; j++) {
+          let s = 0;
+          for (let t = 0; t < l; t++) s += ((qb[t] as Float64Array)[i] as number) * svd.u.get(t, j);
+          u[i * k + j] = s;
+        }
+      // W = Vr^T R^-T (k x l), then components = W Qt.
+      const w = new Float64Array(k * l);
+      for (let j = 0; j < k; j++)
+        for (let t = 0; t < l; t++) {
+          let s = 0;
+          for (let a = t; a < l; a++) s += svd.v.get(a, j) * (rInv[t * l + a] as number);
+          w[j * l + t] = s;
+        }
+      const vt = matmul(wrap(w, k, l), wrap(qt64, l, d)).data;
+      progress.end(`${passes} passes over ${n} x ${d}`);
+      return { mean: mu, u, s: svd.s.slice(0, k), vt, totalVariance: moments.totalVariance() };
     } finally {
-      qTensor.dispose();
+      qt.dispose();
+      muT.dispose();
     }
-    return cols;
   }
 }
 
@@ -458,58 +413,102 @@ interface FitResult {
   totalVariance: number;
 }
 
-/** M^T X -> M^T (X - 1 mu^T) = M^T X - (M^T 1) mu^T, in place. */
-function centreLeftProduct(
-  mtx: Float64Array,
-  m: Float64Array,
-  n: number,
-  l: number,
-  mu: Float64Array,
-): void {
-  const d = mu.length;
-  for (let j = 0; j < l; j++) {
-    let colSum = 0;
-    for (let i = 0; i < n; i++) colSum += m[i * l + j] as number;
-    for (let c = 0; c < d; c++)
-      mtx[j * d + c] = (mtx[j * d + c] as number) - colSum * (mu[c] as number);
-  }
+function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {
+  old.dispose();
+  return next;
 }
 
-function colsToRows(cols: Float64Array[], n: number, l: number): Float64Array {
+function chunkTensor(c: SourceChunk, d: number): tf.Tensor2D {
+  return tf.tensor2d(c.data instanceof Float32Array ? c.data : Float32Array.from(c.data), [
+    c.rows,
+    d,
+  ]);
+}
+
+/** M^T X (l x d tensor) for M (n x l, row-major), streaming X's chunks. */
+function leftProduct(
+  src: Source,
+  m: Float64Array,
+  l: number,
+  passIndex: number,
+  each?: (c: SourceChunk) => void,
+): tf.Tensor2D {
+  let acc = tf.zeros([l, src.dims]) as tf.Tensor2D;
+  src.forEachChunk((c) => {
+    each?.(c);
+    // M_c^T as its own l x rows block: tfjs multiplies (l x r)(r x d) fastest untransposed.
+    const mt = new Float32Array(l * c.rows);
+    for (let i = 0; i < c.rows; i++)
+      for (let j = 0; j < l; j++) mt[j * c.rows + i] = m[(c.rowOffset + i) * l + j] as number;
+    const next = tf.tidy(
+      () =>
+        acc.add(tf.matMul(tf.tensor2d(mt, [l, c.rows]), chunkTensor(c, src.dims))) as tf.Tensor2D,
+    );
+    acc.dispose();
+    acc = next;
+  }, passIndex);
+  return acc;
+}
+
+/** (X - 1 mu^T) Qt^T, n x l row-major float64, streaming X's chunks. */
+function rightProduct(
+  src: Source,
+  qt: tf.Tensor2D,
+  muT: tf.Tensor2D,
+  passIndex: number,
+): Float64Array {
+  const n = src.rows;
+  const l = qt.shape[0];
+  const q = tf.transpose(qt);
+  const muQ = tf.tidy(() => tf.matMul(muT, q).dataSync());
   const out = new Float64Array(n * l);
-  for (let j = 0; j < l; j++) {
-    const c = cols[j] as Float64Array;
-    for (let i = 0; i < n; i++) out[i * l + j] = c[i] as number;
+  try {
+    src.forEachChunk((c) => {
+      const prod = tf.tidy(() => tf.matMul(chunkTensor(c, src.dims), q));
+      const v = prod.dataSync();
+      prod.dispose();
+      for (let i = 0; i < c.rows; i++)
+        for (let j = 0; j < l; j++)
+          out[(c.rowOffset + i) * l + j] = (v[i * l + j] as number) - (muQ[j] as number);
+    }, passIndex);
+  } finally {
+    q.dispose();
   }
   return out;
 }
 
+/** M^T X -> M^T (X - 1 mu^T) = M^T X - (M^T 1) mu^T; disposes its input. */
+function centreLeftProduct(
+  mtx: tf.Tensor2D,
+  m: Float64Array,
+  n: number,
+  l: number,
+  muT: tf.Tensor2D,
+): tf.Tensor2D {
+  const colSum = new Float32Array(l);
+  for (let j = 0; j < l; j++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += m[i * l + j] as number;
+    colSum[j] = s;
+  }
+  const out = tf.tidy(() => mtx.sub(tf.matMul(tf.tensor2d(colSum, [l, 1]), muT)) as tf.Tensor2D);
+  mtx.dispose();
+  return out;
+}
+
 /**
- * Makes the l rows of `a` (l x d) orthonormal by Cholesky QR: G = A A^T = R^T R, A <- R^-T A.
- * Cheap for l << d (one l x l Gram matrix); a tiny diagonal shift keeps the factorisation defined
- * when rows are nearly dependent, which only the power iterations' conditioning relies on (the
- * final basis goes through Householder QR on the sample side).
+ * Upper-triangular R (row-major) with G + shift I = R^T R. The shift (relative to the trace, about
+ * the rounding error of how G was computed) keeps the factorisation defined when the basis is
+ * nearly rank-deficient; it only damps directions already lost in rounding.
  */
-function orthonormaliseRows(a: Float64Array, l: number, d: number): Float64Array {
-  const g = new Float64Array(l * l);
-  for (let i = 0; i < l; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      const ri = i * d;
-      const rj = j * d;
-      for (let c = 0; c < d; c++) s += (a[ri + c] as number) * (a[rj + c] as number);
-      g[i * l + j] = s;
-      g[j * l + i] = s;
-    }
+function cholesky(g: Float64Array, l: number, relativeShift: number): Float64Array {
   let trace = 0;
   for (let i = 0; i < l; i++) trace += g[i * l + i] as number;
-  const shift = 1e-12 * trace;
-  for (let i = 0; i < l; i++) g[i * l + i] = (g[i * l + i] as number) + shift;
-  // Cholesky G = R^T R, R upper triangular (row-major).
+  const shift = relativeShift * trace;
   const r = new Float64Array(l * l);
   for (let i = 0; i < l; i++)
     for (let j = i; j < l; j++) {
-      let s = g[i * l + j] as number;
+      let s = (g[i * l + j] as number) + (i === j ? shift : 0);
       for (let t = 0; t < i; t++) s -= (r[t * l + i] as number) * (r[t * l + j] as number);
       if (i === j) {
         if (!(s > 0))
@@ -521,19 +520,73 @@ function orthonormaliseRows(a: Float64Array, l: number, d: number): Float64Array
         r[i * l + i] = Math.sqrt(s);
       } else r[i * l + j] = s / (r[i * l + i] as number);
     }
-  // Rows of R^-T A by forward substitution: row_i = (a_i - sum_{t<i} R[t][i] row_t) / R[i][i].
-  const out = new Float64Array(l * d);
-  for (let i = 0; i < l; i++) {
-    const oi = i * d;
-    for (let c = 0; c < d; c++) out[oi + c] = a[oi + c] as number;
-    for (let t = 0; t < i; t++) {
-      const f = r[t * l + i] as number;
-      const ot = t * d;
-      for (let c = 0; c < d; c++)
-        out[oi + c] = (out[oi + c] as number) - f * (out[ot + c] as number);
+  return r;
+}
+
+/** Inverse of an upper-triangular l x l matrix (row-major). */
+function invertUpper(r: Float64Array, l: number): Float64Array {
+  const inv = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    inv[j * l + j] = 1 / (r[j * l + j] as number);
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let t = i + 1; t <= j; t++) s += (r[i * l + t] as number) * (inv[t * l + j] as number);
+      inv[i * l + j] = -s / (r[i * l + i] as number);
     }
-    const inv = 1 / (r[i * l + i] as number);
-    for (let c = 0; c < d; c++) out[oi + c] = (out[oi + c] as number) * inv;
   }
-  return out;
+  return inv;
+}
+
+/**
+ * Orthonormal rows spanning those of `a` (l x d tensor), by Cholesky QR applied twice: with
+ * G = A A^T = R^T R, the rows of R^-T A are orthonormal up to a loss that the second round
+ * removes. Only l x l work happens outside TensorFlow.js, so the cost is two (l x d)(d x l)
+ * products, instead of the d l^2 of a Householder QR on the feature side.
+ */
+function orthonormaliseRows(a: tf.Tensor2D): tf.Tensor2D {
+  const l = a.shape[0];
+  let cur = a;
+  for (let round = 0; round < 2; round++) {
+    const g = tf.tidy(() => tf.matMul(cur, cur, false, true).dataSync());
+    const rInv = invertUpper(cholesky(Float64Array.from(g), l, 1e-6), l); // G in float32
+    // R^-T = (R^-1)^T, lower triangular.
+    const rInvT = new Float32Array(l * l);
+    for (let i = 0; i < l; i++)
+      for (let j = 0; j < l; j++) rInvT[i * l + j] = rInv[j * l + i] as number;
+    const next = tf.tidy(() => tf.matMul(tf.tensor2d(rInvT, [l, l]), cur) as tf.Tensor2D);
+    if (cur !== a) cur.dispose();
+    cur = next;
+  }
+  return cur;
+}
+
+/** Orthonormal columns spanning those of `p` (n x l, row-major float64): Cholesky QR, twice. */
+function choleskyQr2(p: Float64Array, n: number, l: number): Float64Array {
+  let cur = p;
+  for (let round = 0; round < 2; round++) {
+    const g = new Float64Array(l * l);
+    for (let i = 0; i < n; i++) {
+      const row = i * l;
+      for (let a = 0; a < l; a++) {
+        const x = cur[row + a] as number;
+        if (x === 0) continue;
+        for (let b = a; b < l; b++)
+          g[a * l + b] = (g[a * l + b] as number) + x * (cur[row + b] as number);
+      }
+    }
+    for (let a = 0; a < l; a++) for (let b = 0; b < a; b++) g[a * l + b] = g[b * l + a] as number;
+    const rInv = invertUpper(cholesky(g, l, 1e-12), l); // G in float64
+    const next = new Float64Array(n * l);
+    for (let i = 0; i < n; i++) {
+      const row = i * l;
+      for (let t = 0; t < l; t++) {
+        const x = cur[row + t] as number;
+        if (x === 0) continue;
+        for (let j = t; j < l; j++)
+          next[row + j] = (next[row + j] as number) + x * (rInv[t * l + j] as number);
+      }
+    }
+    cur = next;
+  }
+  return cur;
 }
