@@ -12,6 +12,7 @@ import {
   freezeBlocks,
   KerasBatchNormalization,
   SeededDropout,
+  setDropoutStep,
 } from '../../lib/models';
 import { ArtstyleError } from '../../lib/util/errors';
 
@@ -60,6 +61,37 @@ describe('fileSystemHandler', () => {
       loaded.layers.map((l) => l.name),
       model.layers.map((l) => l.name),
     );
+  });
+
+  it('a checkpoint with optimizer state resumes training exactly (same loss, same weights)', async () => {
+    const dir = path.join(root, 'resume');
+    const model = smallClassifier(5);
+    freezeBlocks(model, 12);
+    model.compile({ optimizer: tf.train.momentum(0.01, 0.9), loss: 'categoricalCrossentropy' });
+    const x = input();
+    const y = tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3);
+    setDropoutStep(model, 0);
+    await model.fit(x, y, { epochs: 1, verbose: 0 });
+    await model.save(fileSystemHandler(dir), { includeOptimizer: true });
+    const resumed = await tf.loadLayersModel(fileSystemHandler(dir));
+    assert.equal(resumed.optimizer.getClassName(), 'Momentum');
+    setDropoutStep(model, 1);
+    setDropoutStep(resumed, 1);
+    const h1 = await model.fit(x, y, { epochs: 1, verbose: 0, shuffle: false });
+    const h2 = await resumed.fit(x, y, { epochs: 1, verbose: 0, shuffle: false });
+    assert.deepEqual(h2.history['loss'], h1.history['loss']);
+    for (const name of ['fc1', 'predictions', 'block14_sepconv2', 'block14_sepconv2_bn'])
+      assert.deepEqual(
+        resumed
+          .getLayer(name)
+          .getWeights()
+          .map((w) => w.dataSync()),
+        model
+          .getLayer(name)
+          .getWeights()
+          .map((w) => w.dataSync()),
+        name,
+      );
   });
 
   it('a save that dies between its steps leaves the previous checkpoint intact', async () => {
