@@ -6,9 +6,12 @@
  * `DepthwiseConv2dNativeBackpropInput` kernel (tfjs issue #8474), so no convolutional network can
  * train on it; its `Conv2DBackpropInput` exists but is a plain loop (~1.9 GFLOP/s against ~22 for
  * the forward conv). This module registers all four, each composed from wasm's own fast kernels
- * (Conv2D, DepthwiseConv2dNative, Transpose, PadV2, Slice, Reverse): every gradient of a
- * convolution is itself a convolution once the right axes are swapped, so the heavy arithmetic
- * stays in XNNPACK and only cheap memory moves are added.
+ * (Conv2D, DepthwiseConv2dNative, BatchMatMul, Transpose, PadV2) plus block copies on the wasm
+ * heap: every gradient of a convolution is itself a convolution once the right axes are swapped,
+ * so the heavy arithmetic stays in XNNPACK and only cheap memory moves are added.
+ *
+ * Two more wasm kernels that every training step runs are replaced: MaxPoolGrad, which is wrong
+ * on 4.22 (see maxPoolGrad), and Tile, which is slow enough to dominate a step (see tile).
  *
  * Notation, all NHWC: x [n, h, w, ci], filter [fh, fw, ci, co], dy [n, oh, ow, co], strides
  * (sh, sw), top/left padding (pt, pl). The forward convolution is
@@ -86,19 +89,66 @@ class Composer {
     return this.run(tf.PadV2, { x }, { paddings, constantValue: 0 });
   }
 
-  /** A no-op when the slice is the whole tensor. */
+  /**
+   * A no-op when the slice is the whole tensor. wasm's Slice copies one innermost row at a time
+   * (often only n or ci floats here); this copies maximal contiguous runs instead: everything
+   * after the last cropped axis is contiguous in both tensors.
+   */
   slice(x: Info, begin: number[], size: number[]): Info {
     if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
-    return this.run(tf.Slice, { x }, { begin, size });
+    const out = this.backend.makeOutput(size, x.dtype);
+    this.temps.push(out);
+    const src = this.backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = this.backend.typedArrayFromHeap(out) as Float32Array;
+    const rank = x.shape.length;
+    const strides = new Array<number>(rank).fill(1);
+    for (let k = rank - 2; k >= 0; k--) strides[k] = strides[k + 1]! * x.shape[k + 1]!;
+    let last = rank - 1;
+    while (last > 0 && size[last] === x.shape[last]) last--;
+    const run = size[last]! * strides[last]!;
+    const index = new Array<number>(last).fill(0);
+    for (let written = 0; written < dst.length; written += run) {
+      let from = begin[last]! * strides[last]!;
+      for (let k = 0; k < last; k++) from += (begin[k]! + index[k]!) * strides[k]!;
+      dst.set(src.subarray(from, from + run), written);
+      for (let k = last - 1; k >= 0; k--) {
+        if (++index[k]! < size[k]!) break;
+        index[k] = 0;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The filter of the input-gradient convolution: flipped in both spatial axes and, for a dense
+   * conv, with its channel axes swapped ([fh, fw, ci, co] -> [fh, fw, co, ci]). Filters are
+   * small, so one JavaScript pass beats wasm's Reverse (a per-element loop) plus a Transpose.
+   */
+  flipFilter(filter: Info, swapChannels: boolean): Info {
+    const [fh, fw, ci, co] = filter.shape as Shape4;
+    const outShape = swapChannels ? [fh, fw, co, ci] : [fh, fw, ci, co];
+    const out = this.backend.makeOutput(outShape, filter.dtype);
+    this.temps.push(out);
+    const src = this.backend.typedArrayFromHeap(filter) as Float32Array;
+    const dst = this.backend.typedArrayFromHeap(out) as Float32Array;
+    for (let a = 0; a < fh; a++) {
+      for (let b = 0; b < fw; b++) {
+        const from = ((fh - 1 - a) * fw + (fw - 1 - b)) * ci * co;
+        const to = (a * fw + b) * ci * co;
+        if (!swapChannels) {
+          dst.set(src.subarray(from, from + ci * co), to);
+          continue;
+        }
+        for (let d = 0; d < ci; d++)
+          for (let o = 0; o < co; o++) dst[to + o * ci + d] = src[from + d * co + o]!;
+      }
+    }
+    return out;
   }
 
   /** [batch, m, k] x [batch, k, n]; neither operand transposed (see pointwiseBackpropFilter). */
   matMul(a: Info, b: Info): Info {
     return this.run(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false });
-  }
-
-  reverse(x: Info, dims: number[]): Info {
-    return this.run(tf.Reverse, { x }, { dims });
   }
 
   conv2d(x: Info, filter: Info, pad: Pads, dilations: [number, number]): Info {
@@ -286,8 +336,8 @@ function backpropInput(
   g: ConvGeometry,
   depthwise: boolean,
 ): Info {
-  const flipped = g.filterHeight === 1 && g.filterWidth === 1 ? filter : c.reverse(filter, [0, 1]);
-  const kernel = depthwise ? flipped : c.transpose(flipped, [0, 1, 3, 2]);
+  const pointwise = g.filterHeight === 1 && g.filterWidth === 1;
+  const kernel = depthwise && pointwise ? filter : c.flipFilter(filter, !depthwise);
   const conv = (x: Info, pads: Pads): Info =>
     depthwise ? c.depthwiseConv2d(x, kernel, pads, [1, 1]) : c.conv2d(x, kernel, pads, [1, 1]);
   const noPads: Pads = [
@@ -571,6 +621,56 @@ function maxPoolGrad(args: {
   return out;
 }
 
+type Numeric = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Tile, replacing wasm's own generic per-element loop (~10 ms to tile a per-channel vector over
+ * an 8x46x46x16 activation). tfjs's batch-norm gradient tiles per-channel vectors up to the full
+ * activation shape several times per layer, so on wasm Tile took a third of an Xception training
+ * step. Tiling is pure copying, done here with block copies on the wasm heap: the input is laid
+ * into the first tile, and each axis, innermost first, is then repeated by doubling copies.
+ */
+function tile(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): Info {
+  const { x } = args.inputs as { x: Info };
+  const { reps } = args.attrs as unknown as tf.TileAttrs;
+  const backend = args.backend as WasmBackendLike;
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => d * reps[i]!);
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (outShape.some((d) => d === 0)) return out;
+  // Views are taken after makeOutput, which may grow (and so detach) the heap.
+  const src = backend.typedArrayFromHeap(x) as Numeric;
+  const dst = backend.typedArrayFromHeap(out) as Numeric;
+  const inStrides = new Array<number>(rank).fill(1);
+  const outStrides = new Array<number>(rank).fill(1);
+  for (let k = rank - 2; k >= 0; k--) {
+    inStrides[k] = inStrides[k + 1]! * x.shape[k + 1]!;
+    outStrides[k] = outStrides[k + 1]! * outShape[k + 1]!;
+  }
+  /** Fills out[dstOffset...] with the tiled block of axes k.. of x[srcOffset...]. */
+  const fill = (k: number, srcOffset: number, dstOffset: number): void => {
+    const dim = x.shape[k]!;
+    if (k === rank - 1) {
+      dst.set(src.subarray(srcOffset, srcOffset + dim) as never, dstOffset);
+    } else {
+      for (let i = 0; i < dim; i++)
+        fill(k + 1, srcOffset + i * inStrides[k]!, dstOffset + i * outStrides[k]!);
+    }
+    // The first of reps[k] copies along axis k is in place; double it until all are.
+    const block = dim * outStrides[k]!;
+    const total = block * reps[k]!;
+    for (let done = block; done < total; done *= 2)
+      dst.copyWithin(dstOffset + done, dstOffset, dstOffset + Math.min(done, total - done));
+  };
+  if (rank === 0) dst[0] = src[0]!;
+  else fill(0, 0, 0);
+  return out;
+}
+
 const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2dBackpropInput as tf.KernelFunc },
@@ -583,6 +683,7 @@ const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
     kernelFunc: depthwiseBackpropInput as tf.KernelFunc,
   },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
+  { kernelName: tf.Tile, kernelFunc: tile as tf.KernelFunc },
 ];
 
 /** The kernels this module registers for 'wasm', for tests and benchmarks. */

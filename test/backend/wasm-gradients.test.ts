@@ -252,6 +252,33 @@ describe('MaxPoolGrad on wasm matches cpu, negative windows and ties included', 
   }
 });
 
+describe('Tile on wasm matches cpu', () => {
+  const cases: Array<[number[], number[], 'float32' | 'int32' | 'bool']> = [
+    [[1, 1, 1, 5], [3, 4, 7, 1], 'float32'], // a batch-norm gradient's per-channel vector
+    [[2, 3, 4, 5], [2, 1, 3, 2], 'float32'],
+    [[3, 1, 2], [1, 5, 1], 'int32'],
+    [[4], [3], 'bool'],
+    [[2, 3], [1, 1], 'float32'],
+  ];
+  for (const [shape, reps, dtype] of cases) {
+    it(`${dtype} [${shape}] x [${reps}]`, async () => {
+      const rng = new Rng(shape.length * 31 + reps[0]!);
+      const values = randomValues(rng, shape).map((v) =>
+        dtype === 'float32' ? v : dtype === 'int32' ? Math.round(v * 100) : v > 0 ? 1 : 0,
+      );
+      const results: number[][] = [];
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const x = tf.tensor(Array.from(values), shape, dtype);
+        const out = tf.tile(x, reps);
+        results.push(Array.from(out.dataSync()));
+        tf.dispose([x, out]);
+      }
+      assert.deepEqual(results[1], results[0]);
+    });
+  }
+});
+
 describe('wasm gradient kernels: bookkeeping', () => {
   it('free every intermediate: the backend holds only the inputs and the result', async () => {
     await tf.setBackend('wasm');
