@@ -81,6 +81,11 @@ export interface ScanOptions {
   concurrency?: number;
   /** Progress label; null hides it. */
   progressLabel?: string | null;
+  /**
+   * Aborting stops at the next image: images in flight finish writing, then an ArtstyleError
+   * 'interrupted' says how far it got. The same call again resumes from the cache.
+   */
+  signal?: AbortSignal | null;
 }
 
 /** The size used to validate files when no cache is requested: small, the decode is the check. */
@@ -277,26 +282,38 @@ export async function scanImageFolder(root: string, opts: ScanOptions = {}): Pro
 
   // Identical files are decided once: the second copy waits for the first one's outcome.
   const byHash = new Map<string, Promise<{ reason: SkipReason; message: string } | null>>();
-  const results = await mapPool(candidates, opts.concurrency ?? 2, async (c) => {
-    let data: Buffer;
-    try {
-      if (c.unreadable) throw new Error(c.unreadable);
-      data = await fs.promises.readFile(c.full);
-    } catch (e) {
+  const abort = {
+    signal: opts.signal,
+    what: `scanning ${absRoot}`,
+    resumeHint: cache
+      ? 'finished images are cached; run the same command again to resume'
+      : 'run the same command again',
+  };
+  const results = await mapPool(
+    candidates,
+    opts.concurrency ?? 2,
+    async (c) => {
+      let data: Buffer;
+      try {
+        if (c.unreadable) throw new Error(c.unreadable);
+        data = await fs.promises.readFile(c.full);
+      } catch (e) {
+        progress?.update(++done);
+        const message = c.unreadable ?? `cannot be read: ${(e as Error).message}`;
+        return { c, hash: '', bytes: 0, outcome: { reason: 'unreadable' as const, message } };
+      }
+      const hash = sha256(data);
+      let decision = byHash.get(hash);
+      if (!decision) {
+        decision = decideOne(data, hash, cache, limit, stats);
+        byHash.set(hash, decision);
+      }
+      const outcome: { reason: SkippedFile['reason']; message: string } | null = await decision;
       progress?.update(++done);
-      const message = c.unreadable ?? `cannot be read: ${(e as Error).message}`;
-      return { c, hash: '', bytes: 0, outcome: { reason: 'unreadable' as const, message } };
-    }
-    const hash = sha256(data);
-    let decision = byHash.get(hash);
-    if (!decision) {
-      decision = decideOne(data, hash, cache, limit, stats);
-      byHash.set(hash, decision);
-    }
-    const outcome: { reason: SkippedFile['reason']; message: string } | null = await decision;
-    progress?.update(++done);
-    return { c, hash, bytes: data.length, outcome };
-  });
+      return { c, hash, bytes: data.length, outcome };
+    },
+    abort,
+  );
   progress?.end();
 
   const images: ImageEntry[] = [];
@@ -371,7 +388,12 @@ async function decideOne(
 export async function buildImageCache(
   folder: ImageFolder,
   cache: ImageCacheOptions,
-  opts: { concurrency?: number; limitInputPixels?: number; progressLabel?: string | null } = {},
+  opts: {
+    concurrency?: number;
+    limitInputPixels?: number;
+    progressLabel?: string | null;
+    signal?: AbortSignal | null;
+  } = {},
 ): Promise<ScanStats> {
   const stats: ScanStats = { decoded: 0, fromCache: 0, rebuiltCorrupt: [] };
   const limit = opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
@@ -381,39 +403,48 @@ export async function buildImageCache(
       : createProgress(opts.progressLabel ?? 'resize', folder.images.length);
   let done = 0;
   const started = new Set<string>();
-  await mapPool(folder.images, opts.concurrency ?? 2, async (im) => {
-    if (started.has(im.hash)) {
+  await mapPool(
+    folder.images,
+    opts.concurrency ?? 2,
+    async (im) => {
+      if (started.has(im.hash)) {
+        progress?.update(++done);
+        return;
+      }
+      started.add(im.hash);
+      const full = resolveInside(folder.root, im.path);
+      const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
+      const target = cacheFile(cache.cacheDir, im.hash, cache.imageSize, tag);
+      if (
+        await isCachedImageValid(target, cache.imageSize, (e) =>
+          stats.rebuiltCorrupt.push(e.subject ?? ''),
+        )
+      ) {
+        stats.fromCache++;
+      } else {
+        const data = await fs.promises.readFile(full);
+        if (sha256(data) !== im.hash)
+          throw new ArtstyleError(
+            'changed-file',
+            `${full} changed since it was scanned; scan again`,
+            full,
+          );
+        stats.decoded++;
+        const rgb = await decodeAndResize(data, {
+          size: cache.imageSize,
+          limitInputPixels: limit,
+          kernel: cache.kernel,
+        });
+        writeCachedImage(target, cache.imageSize, rgb);
+      }
       progress?.update(++done);
-      return;
-    }
-    started.add(im.hash);
-    const full = resolveInside(folder.root, im.path);
-    const tag = policyTag({ size: cache.imageSize, kernel: cache.kernel });
-    const target = cacheFile(cache.cacheDir, im.hash, cache.imageSize, tag);
-    if (
-      await isCachedImageValid(target, cache.imageSize, (e) =>
-        stats.rebuiltCorrupt.push(e.subject ?? ''),
-      )
-    ) {
-      stats.fromCache++;
-    } else {
-      const data = await fs.promises.readFile(full);
-      if (sha256(data) !== im.hash)
-        throw new ArtstyleError(
-          'changed-file',
-          `${full} changed since it was scanned; scan again`,
-          full,
-        );
-      stats.decoded++;
-      const rgb = await decodeAndResize(data, {
-        size: cache.imageSize,
-        limitInputPixels: limit,
-        kernel: cache.kernel,
-      });
-      writeCachedImage(target, cache.imageSize, rgb);
-    }
-    progress?.update(++done);
-  });
+    },
+    {
+      signal: opts.signal,
+      what: `resizing into ${cache.cacheDir}`,
+      resumeHint: 'finished images are cached; run the same command again to resume',
+    },
+  );
   progress?.end();
   return stats;
 }

@@ -20,6 +20,8 @@ export interface PrepareImageDatasetOptions {
   limitInputPixels?: number;
   concurrency?: number;
   progressLabel?: string | null;
+  /** Stops cleanly at the next image (see ScanOptions.signal). */
+  signal?: AbortSignal | null;
 }
 
 export interface PreparedImageDataset {
@@ -50,6 +52,7 @@ export async function prepareImageDataset(
     cache: { cacheDir: opts.cacheDir, imageSize: opts.imageSize, kernel: opts.kernel },
     limitInputPixels: opts.limitInputPixels,
     concurrency: opts.concurrency,
+    signal: opts.signal,
     progressLabel:
       opts.progressLabel === undefined ? `resize to ${opts.imageSize}px` : opts.progressLabel,
   });

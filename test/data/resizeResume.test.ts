@@ -63,6 +63,42 @@ describe('resizing killed with SIGKILL and resumed', () => {
       );
   });
 
+  it('an abort (Ctrl-C wired to a signal) stops at an image boundary and says how to resume', async () => {
+    const cacheDir = path.join(t.dir, 'cache-aborted');
+    const ctrl = new AbortController();
+    let started = 0;
+    const progress = setInterval(() => {
+      if (cacheEntries(cacheDir).length >= 3 && started++ === 0) ctrl.abort();
+    }, 2);
+    try {
+      await assert.rejects(
+        scanImageFolder(root, {
+          cache: { cacheDir, imageSize: 96 },
+          concurrency: 2,
+          progressLabel: null,
+          signal: ctrl.signal,
+        }),
+        (e: unknown) =>
+          e instanceof ArtstyleError &&
+          e.code === 'interrupted' &&
+          /stopped after \d+ of 80; finished images are cached; run the same command again/.test(
+            e.message,
+          ),
+      );
+    } finally {
+      clearInterval(progress);
+    }
+    const partial = cacheEntries(cacheDir).length;
+    assert.ok(partial >= 3 && partial < count, String(partial));
+    const resumed = await scanImageFolder(root, {
+      cache: { cacheDir, imageSize: 96 },
+      progressLabel: null,
+    });
+    assert.deepEqual(resumed.stats.rebuiltCorrupt, []);
+    assert.equal(resumed.stats.fromCache + resumed.stats.decoded, count);
+    assert.equal(resumed.stats.fromCache, partial);
+  });
+
   it('a cache that cannot be written is an error naming the file, not a skipped image', async () => {
     const blocker = write(path.join(t.dir, 'not-a-folder'), 'plain file');
     await assert.rejects(
