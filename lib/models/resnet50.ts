@@ -21,7 +21,8 @@ const RESNET_BN_EPSILON = 1.001e-5;
  * ResNet50 (He et al. 2016, v1) without its top, layer for layer as `keras.applications.ResNet50(
  * include_top=False)` builds it: convolutions with biases, stride on the first 1x1 convolution of
  * a stage, names `conv{stage}_block{i}_{0..3}_{conv,bn}`, `_add`, `_out`. The output is the 4D
- * feature map of stage 5.
+ * feature map of stage 5. The adds take [shortcut, main path] as in Keras, which puts each
+ * `_0_conv` after `_2_relu` in `model.layers`, as in Keras's weight file.
  */
 export function buildResNet50(options: ResNet50Options = {}): tf.LayersModel {
   const inputSize = options.inputSize ?? 224;

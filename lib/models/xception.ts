@@ -22,8 +22,9 @@ export interface XceptionOptions {
  * Keras leaves the four residual 1x1 convolutions, their batch norms and the twelve adds unnamed,
  * so a fresh Keras session calls them `conv2d`..`conv2d_3`, `batch_normalization`..`_3` and
  * `add`..`add_11`; they get exactly those names here, so that plots, weight files and
- * `xceptionBlockOf` line up. Construction order matches Keras's too, which makes `model.layers`
- * come out in the order of Keras's weight files.
+ * `xceptionBlockOf` line up. tfjs, like Keras 2, lists `model.layers` by depth and then by graph
+ * traversal; with the adds' inputs in Keras's order ([main path, residual]) that is the order of
+ * the layers in Keras's weight files, which `loadKerasWeights` relies on.
  */
 export function buildXception(options: XceptionOptions = {}): tf.LayersModel {
   const inputSize = options.inputSize ?? 299;
