@@ -401,7 +401,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           bar.end('stopped');
           const message =
             `${label}: stopped by ${stopReason} during epoch ${epoch + 1} (after ${batchIndex} of ${batchesPerEpoch} batches). ` +
-            `Epoch ${epoch} is the last complete one, checkpointed in ${ckDir}; run the same command again to resume from epoch ${epoch + 1}.`;
+            `Epoch ${epoch} is the last complete one, checkpointed in ${ckDir}; run the same command (or notebook cell) again to resume from epoch ${epoch + 1}.`;
           log?.(message);
           return {
             status: 'interrupted',

@@ -263,7 +263,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     for (const blocks of o.blocks) {
       const dir = path.join(outDir, blockDirName(blocks));
       if (controller.signal.aborted) {
-        const message = `sweep stopped before ${blockDirName(blocks)}; run the same command again to resume`;
+        const message = `sweep stopped before ${blockDirName(blocks)}; run the same command (or notebook cell) again to resume`;
         log?.(message);
         return { status: 'interrupted', models, selection: null, message };
       }

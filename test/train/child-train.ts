@@ -1,7 +1,7 @@
 /**
  * Run by the kill-and-resume tests in a separate process: trains (or sweeps) into a folder and,
  * when asked, announces that it reached a given batch and then waits to be killed there.
- * Usage: node child-train.js <train|sweep> <outDir> [hangEpoch hangBatch [hangModel]]
+ * Usage: node child-train.js <train|sweep> <outDir> [hangEpoch hangBatch [hangModel | sigint]]
  */
 import * as tf from '@tensorflow/tfjs';
 import { runChildScenario } from './scenarios';
@@ -18,7 +18,8 @@ async function main(): Promise<void> {
       ? {
           epoch: Number(hangEpoch),
           batch: Number(hangBatch),
-          model: hangModel === undefined ? undefined : Number(hangModel),
+          model: hangModel === undefined || hangModel === 'sigint' ? undefined : Number(hangModel),
+          action: hangModel === 'sigint' ? ('sigint' as const) : ('hang' as const),
         }
       : undefined;
   await runChildScenario(mode, outDir, hang);

@@ -68,6 +68,26 @@ test('a training run killed with SIGKILL mid-epoch resumes to the same weights a
   assert.ok(a.data.equals(b.data), 'model and optimizer state identical byte for byte');
 });
 
+test('Ctrl-C (a real SIGINT) stops at a batch boundary, says how to resume, and resuming matches', async () => {
+  await tf.setBackend('cpu');
+  const ref = tmp();
+  const refRun = await trainScenario(ref);
+  refRun.model.dispose();
+  const dir = tmp();
+  const stopped = await runChild(['train', dir, '1', '0', 'sigint'], false);
+  assert.equal(stopped.code, 0, 'a clean exit, not a crash');
+  assert.match(
+    stopped.out,
+    /stopped by Ctrl-C during epoch 2 .*run the same command \(or notebook cell\) again to resume from epoch 2/,
+  );
+  assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock was released');
+  await runChild(['train', dir], false);
+  const a = checkpointBytes(ref);
+  const b = checkpointBytes(dir);
+  assert.deepEqual(b.history, a.history);
+  assert.ok(a.data.equals(b.data));
+});
+
 test('a sweep killed with SIGKILL inside its second model resumes to the same models', async () => {
   await tf.setBackend('cpu');
   // Pretraining shared by both sweeps (one epoch of the training scenario).

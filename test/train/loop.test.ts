@@ -97,7 +97,7 @@ test('resume after an interruption ends with the same weights and history, bit f
   assert.equal(first.epochsCompleted, 1);
   assert.match(
     first.message!,
-    /during epoch 2 .*run the same command again to resume from epoch 2/,
+    /during epoch 2 .*run the same command \(or notebook cell\) again to resume from epoch 2/,
   );
   model.dispose();
   // Resume with a model initialised differently: the checkpoint, not the initialisation, decides.

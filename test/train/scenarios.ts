@@ -17,6 +17,16 @@ export interface Hang {
   epoch: number;
   batch: number;
   model?: number | undefined;
+  /** 'hang': announce and wait to be killed; 'sigint': send ourselves Ctrl-C and go on. */
+  action?: 'hang' | 'sigint';
+}
+
+async function reached(hang: Hang): Promise<void> {
+  if (hang.action === 'sigint') {
+    process.kill(process.pid, 'SIGINT');
+    return;
+  }
+  await hangHere();
 }
 
 function hangHere(): Promise<never> {
@@ -48,7 +58,7 @@ export async function trainScenario(
     log: null,
     callbacks: {
       async onBatchEnd(epoch, batch) {
-        if (hang && hang.epoch === epoch && hang.batch === batch) await hangHere();
+        if (hang && hang.epoch === epoch && hang.batch === batch) await reached(hang);
       },
     },
   });
@@ -77,7 +87,7 @@ export async function sweepScenario(
     callbacks: {
       async onBatchEnd(blocks, epoch, batch) {
         if (hang && hang.model === blocks && hang.epoch === epoch && hang.batch === batch)
-          await hangHere();
+          await reached(hang);
       },
     },
   });
@@ -89,7 +99,8 @@ export async function runChildScenario(
   hang?: Hang,
 ): Promise<void> {
   if (mode === 'train') {
-    const { model } = await trainScenario(outDir, hang);
+    const { model, result } = await trainScenario(outDir, hang);
+    if (result.message) process.stdout.write(result.message + '\n');
     model.dispose();
   } else {
     await sweepScenario(`${outDir}/sweep`, `${outDir}/pretrain`, hang);
