@@ -25,7 +25,10 @@ export class KerasBatchNormalization extends TfBatchNormalization {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const training = this.trainable && kwargs['training'] === true;
+    // A model's `trainable = false` in tfjs only flags the layers' weights, not the layers, so a
+    // BN whose gamma and beta are both frozen counts as frozen too.
+    const frozen = !this.trainable || (this.built && this.trainableWeights.length === 0);
+    const training = !frozen && kwargs['training'] === true;
     return super.call(inputs, { ...kwargs, training });
   }
 }

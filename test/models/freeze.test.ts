@@ -132,6 +132,24 @@ describe('freezeBlocks', () => {
     assert.deepEqual((frozenOut.predict(x) as tf.Tensor).dataSync(), outBefore);
   });
 
+  it('also treats batch norms as frozen when a whole model is set trainable = false (tfjs flags only the weights)', () => {
+    const base = buildXception({ inputSize: 71, widthMultiplier: 0.05 });
+    base.trainable = false;
+    const x = tf.randomUniform([2, 71, 71, 3], -1, 1, 'float32', 3);
+    const inference = (base.predict(x) as tf.Tensor).dataSync();
+    const stats = snapshot(base, 'block7_sepconv2_bn');
+    const training = (base.apply(x, { training: true }) as tf.Tensor).dataSync();
+    assert.deepEqual(training, inference);
+    assert.deepEqual(snapshot(base, 'block7_sepconv2_bn'), stats);
+    freezeBlocks(base, 0);
+    base.apply(x, { training: true });
+    assert.notDeepEqual(
+      snapshot(base, 'block7_sepconv2_bn')[2],
+      stats[2],
+      'unfrozen again, it updates its statistics',
+    );
+  });
+
   it('a frozen KerasBatchNormalization normalises with its moving statistics; a trainable one with the batch', () => {
     const bn = new KerasBatchNormalization({ name: 'bn_probe' });
     const x = tf.tensor4d([1, 3, 5, 7], [4, 1, 1, 1]);
