@@ -244,12 +244,14 @@ function readVerdict(file: string, limit: number): Verdict | null {
 }
 
 /**
- * Reads a data set laid out as one folder per class (class names sorted), decoding every file
- * once. Files that cannot be used (empty, not an image, corrupt or truncated, larger than
- * `limitInputPixels`) are listed in `skipped` with the reason; files with identical content are
+ * Reads a data set laid out as one folder per class (class names sorted; files in sub-folders of
+ * a class belong to it, hidden files such as `.DS_Store` are ignored), decoding every distinct
+ * content once, by content and not by extension. Files that cannot be used (unreadable, empty,
+ * not an image, corrupt or truncated, larger than `limitInputPixels`) and files lying loose in
+ * the root are listed in `skipped` with the reason; files with identical content (sha256) are
  * listed in `duplicates`. Errors (ArtstyleError, naming the folder or file): a missing root, a
- * root without class folders, a class folder without a usable image, a path or symlink leading
- * outside the root.
+ * root without class folders, a class folder without a usable image, a symlink leading outside
+ * the root.
  */
 export async function scanImageFolder(root: string, opts: ScanOptions = {}): Promise<ImageFolder> {
   const limit = opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;

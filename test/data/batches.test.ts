@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cacheFile } from '../../lib/data/imageCache';
+import { policyTag } from '../../lib/data/resizePolicy';
+import { ArtstyleError } from '../../lib/util/errors';
 import { after, before, describe, it } from 'node:test';
 import { Batch, imageBatchSource } from '../../lib/data/batches';
 import { DEFAULT_AUGMENT } from '../../lib/data/augment';
@@ -148,6 +152,32 @@ describe('imageBatchSource', () => {
     });
     assert.throws(() => src.batches(0, 0), /batchSize: expected an integer >= 1, got 0/);
     assert.throws(() => src.batches(-1, 2), /epoch/);
+  });
+});
+
+describe('imageBatchSource on a damaged cache', () => {
+  it('names the corrupt cache file instead of training on it', async () => {
+    const item = manifest.items.find((i) => i.split === 'test')!;
+    const file = cacheFile(cacheDir, item.hash, size, policyTag({ size }));
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, good.subarray(0, good.length - 1));
+    try {
+      const src = imageBatchSource({
+        manifest,
+        split: 'test',
+        cacheDir,
+        imageSize: size,
+        shuffle: false,
+        seed: 1,
+      });
+      await assert.rejects(
+        collect(src.batches(0, 2)),
+        (e: unknown) =>
+          e instanceof ArtstyleError && e.code === 'corrupt-cache' && e.subject === file,
+      );
+    } finally {
+      fs.writeFileSync(file, good);
+    }
   });
 });
 
