@@ -23,6 +23,9 @@
  * attributes throw an Error naming the kernel and the attribute.
  */
 import * as tf from '@tensorflow/tfjs';
+// Loaded first so that the package has registered its own kernels before registerWasmGradients
+// replaces some of them; importing it later would silently put the originals back.
+import '@tensorflow/tfjs-backend-wasm';
 
 type Info = tf.TensorInfo;
 type Shape4 = [number, number, number, number];
