@@ -352,3 +352,40 @@ export function classificationReport(predictions: Predictions): ClassificationRe
     mostWrong: mostWrong(predictions),
   };
 }
+
+export interface ClassComparisonRow {
+  className: string;
+  /** Accuracy (recall) of the class under model A, e.g. the non-weighted model. */
+  accuracyA: number;
+  accuracyB: number;
+  /** B - A, in the same units (the seed's "% Difference" column, in percentage points x 100). */
+  difference: number;
+  support: number;
+}
+
+/**
+ * Per-class accuracy of two models on the same images side by side (notebook 04's table of
+ * non-weighted vs weighted accuracy per style).
+ */
+export function compareClassAccuracy(a: ClassAccuracy[], b: ClassAccuracy[]): ClassComparisonRow[] {
+  check(
+    a.length === b.length && a.every((r, i) => r.className === b[i]!.className),
+    'b',
+    'expected the same classes in the same order as a',
+  );
+  return a.map((r, i) => {
+    const other = b[i]!;
+    check(
+      r.support === other.support,
+      'b',
+      `class ${r.className} has ${r.support} images under a but ${other.support} under b: compare on the same images`,
+    );
+    return {
+      className: r.className,
+      accuracyA: r.accuracy,
+      accuracyB: other.accuracy,
+      difference: other.accuracy - r.accuracy,
+      support: r.support,
+    };
+  });
+}

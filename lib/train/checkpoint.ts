@@ -33,6 +33,8 @@ export interface CheckpointManifest {
   version: number;
   /** Epochs completed. */
   epoch: number;
+  /** Epochs the run was asked for when this was written (a later call may ask for more). */
+  targetEpochs: number;
   /** Training batches completed (drives the per-step dropout seed). */
   step: number;
   seed: number;
@@ -93,6 +95,7 @@ export interface SaveCheckpointOptions {
   model: tf.LayersModel;
   optimizer: tf.Optimizer;
   epoch: number;
+  targetEpochs: number;
   step: number;
   seed: number;
   configHash: string;
@@ -124,6 +127,7 @@ export async function saveCheckpoint(o: SaveCheckpointOptions): Promise<Checkpoi
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     epoch: o.epoch,
+    targetEpochs: o.targetEpochs,
     step: o.step,
     seed: o.seed,
     configHash: o.configHash,
@@ -233,8 +237,16 @@ export async function restoreOptimizer(
   named.forEach((n) => n.tensor.dispose());
 }
 
-/** Loads only the model weights of the checkpoint in `dir` (fine-tuning from a pretrained run). */
-export function loadCheckpointWeights(model: tf.LayersModel, dir: string): CheckpointManifest {
+/**
+ * Loads only the model weights of the checkpoint in `dir` (fine-tuning from a pretrained run).
+ * With `requireFinished`, a run that stopped before its last epoch is refused: fine-tuning from
+ * half-pretrained weights would quietly change the study.
+ */
+export function loadCheckpointWeights(
+  model: tf.LayersModel,
+  dir: string,
+  requireFinished = false,
+): CheckpointManifest {
   const ck = readCheckpoint(dir);
   if (!ck)
     throw new ArtstyleError(
@@ -242,6 +254,17 @@ export function loadCheckpointWeights(model: tf.LayersModel, dir: string): Check
       `no checkpoint in ${dir} (expected ${path.join(dir, MANIFEST_FILE)}): run the training that produces it first`,
       dir,
     );
+  if (requireFinished) assertFinished(ck);
   restoreModelWeights(model, ck);
   return ck.manifest;
+}
+
+export function assertFinished(ck: LoadedCheckpoint): void {
+  const { epoch, targetEpochs } = ck.manifest;
+  if (epoch === 0 || epoch < targetEpochs)
+    throw new ArtstyleError(
+      'unfinished-run',
+      `the run in ${path.dirname(path.dirname(ck.file))} stopped after ${epoch} of ${targetEpochs} epochs; run it again to finish it before starting from its weights`,
+      ck.file,
+    );
 }

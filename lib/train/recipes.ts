@@ -2,8 +2,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { profiles, type StageConfig } from '../config/profiles';
 import { freezeBase, freezeBlocks, preprocessInput, setDropoutStep } from '../models';
-import { ArtstyleError } from '../util/errors';
-import { loadCheckpointWeights, readCheckpoint, MANIFEST_FILE } from './checkpoint';
+import { loadCheckpointWeights, readCheckpoint } from './checkpoint';
 import { train, type TrainCallbacks, type TrainResult } from './loop';
 import { runSweep, type SweepCallbacks, type SweepResult } from './sweep';
 import type { BatchSource } from './types';
@@ -71,13 +70,7 @@ export function finetune(
 ): Promise<TrainResult> {
   const stage = o.stage ?? profiles.full.finetune;
   const from = pretrainedDir(o.fromCheckpoint);
-  const manifest = loadCheckpointWeights(o.model, from);
-  if (manifest.epoch === 0)
-    throw new ArtstyleError(
-      'missing-checkpoint',
-      `${path.join(from, MANIFEST_FILE)} holds no trained epoch yet: finish the pretraining first`,
-      from,
-    );
+  const manifest = loadCheckpointWeights(o.model, from, true);
   freezeBlocks(o.model, o.blocks);
   return train({
     model: o.model,

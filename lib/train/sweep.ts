@@ -5,7 +5,7 @@ import { predict } from '../eval/classification';
 import { mcnemar, wilsonInterval, type Interval, type McNemarResult } from '../eval/stats';
 import { ArtstyleError, check } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/fs';
-import { loadCheckpointWeights, readCheckpoint, MANIFEST_FILE } from './checkpoint';
+import { assertFinished, loadCheckpointWeights, readCheckpoint, MANIFEST_FILE } from './checkpoint';
 import type { EpochRecord } from './history';
 import { acquireLock } from './lock';
 import { train, type BatchLogs, type OptimizerSpec } from './loop';
@@ -242,6 +242,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       `no pretrained checkpoint in ${o.fromCheckpoint}: run the pretraining first`,
       o.fromCheckpoint,
     );
+  assertFinished(pre);
   const lock = acquireLock(outDir, log);
   const controller = new AbortController();
   let sigints = 0;

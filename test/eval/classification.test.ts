@@ -6,6 +6,7 @@ import {
   argmaxRows,
   balancedAccuracy,
   classificationReport,
+  compareClassAccuracy,
   confusionMatrix,
   macroF1,
   mostConfusedPairs,
@@ -125,4 +126,23 @@ test('predict runs a model over a batch source and the report ties together', as
   assert.equal(report.balancedAccuracy, 1);
   assert.equal(report.mostWrong.length, 0);
   model.dispose();
+});
+
+test('compareClassAccuracy lines up two models per class as the seed table', () => {
+  const names = ['Baroque', 'Rococo'];
+  const t = [0, 0, 0, 0, 1, 1];
+  const plain = perClassAccuracy(t, [0, 0, 0, 1, 0, 0], names);
+  const weighted = perClassAccuracy(t, [0, 1, 0, 1, 1, 0], names);
+  const rows = compareClassAccuracy(plain, weighted);
+  assert.deepEqual(
+    rows.map((r) => [r.className, r.accuracyA, r.accuracyB, r.difference]),
+    [
+      ['Baroque', 0.75, 0.5, -0.25],
+      ['Rococo', 0, 0.5, 0.5],
+    ],
+  );
+  assert.throws(
+    () => compareClassAccuracy(plain, perClassAccuracy([0, 1], [0, 1], names)),
+    /same images/,
+  );
 });

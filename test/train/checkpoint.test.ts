@@ -10,6 +10,7 @@ import { acquireLock, LOCK_FILE } from '../../lib/train/lock';
 import { train } from '../../lib/train/loop';
 import { ArtstyleError } from '../../lib/util/errors';
 import { MemorySource, buildTinyModel, silentLog } from './fixtures';
+import { sweepScenario, trainScenario } from './scenarios';
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-ckpt-'));
@@ -153,4 +154,21 @@ test('train refuses an output folder another live run holds', async () => {
   );
   await assert.rejects(runOnce(dir), isErr('folder-locked', LOCK_FILE));
   assert.ok(!fs.existsSync(path.join(dir, 'checkpoint')), 'no work was done');
+});
+
+test('fine-tuning refuses to start from a pretraining that did not finish', async () => {
+  await tf.setBackend('cpu');
+  const dir = tmp();
+  const controller = new AbortController();
+  const pre = await trainScenario(path.join(dir, 'pretrain'), undefined, 3, controller);
+  assert.equal(pre.result.status, 'interrupted');
+  pre.model.dispose();
+  await assert.rejects(
+    sweepScenario(path.join(dir, 'sweep'), path.join(dir, 'pretrain')),
+    (e: unknown) =>
+      e instanceof ArtstyleError &&
+      e.code === 'unfinished-run' &&
+      /stopped after 1 of 3 epochs/.test(e.message),
+  );
+  assert.ok(!fs.existsSync(path.join(dir, 'sweep', 'block0')), 'no model was started');
 });

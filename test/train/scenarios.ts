@@ -40,6 +40,8 @@ export async function trainScenario(
   outDir: string,
   hang?: Hang,
   initSeed = 3,
+  /** Aborted after epoch 2, batch 2 (the in-process stand-in for Ctrl-C). */
+  abortMidway?: AbortController,
 ): Promise<{
   result: TrainResult;
   model: tf.LayersModel;
@@ -56,9 +58,11 @@ export async function trainScenario(
     preprocess: scale,
     setDropoutStep,
     log: null,
+    ...(abortMidway ? { signal: abortMidway.signal } : {}),
     callbacks: {
       async onBatchEnd(epoch, batch) {
         if (hang && hang.epoch === epoch && hang.batch === batch) await reached(hang);
+        if (abortMidway && epoch === 1 && batch === 1) abortMidway.abort();
       },
     },
   });
