@@ -27,6 +27,10 @@ import { frozenBatchNormInference, orderedWeights } from './weights';
  * the sum of weights), plus the model's regularisation losses; the epoch's loss is the mean of the
  * batch losses weighted by batch size. Accuracy is never weighted. Validation loss is unweighted
  * cross-entropy plus the regularisation losses, as Keras reports `val_loss`.
+ *
+ * Optimizers: tfjs's RMSprop (rho 0.9, epsilon 1e-7 as Keras) divides by sqrt(ms + eps) where
+ * Keras divides by sqrt(ms) + eps, a difference only for near-zero gradients; SGD with momentum
+ * is the same update as Keras' for a constant learning rate.
  */
 
 export type OptimizerKind = 'rmsprop' | 'sgd';

@@ -172,3 +172,57 @@ test('fine-tuning refuses to start from a pretraining that did not finish', asyn
   );
   assert.ok(!fs.existsSync(path.join(dir, 'sweep', 'block0')), 'no model was started');
 });
+
+test('a disk-full write during a checkpoint names the file and keeps the previous checkpoint', async () => {
+  await tf.setBackend('cpu');
+  const dir = tmp();
+  await runOnce(dir, 0.01, 1);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeFs = require('node:fs') as typeof fs;
+  const original = nodeFs.writeFileSync;
+  nodeFs.writeFileSync = ((file: fs.PathOrFileDescriptor, data: unknown, ...rest: unknown[]) => {
+    // Only the weights file is big: fail it as a full disk would.
+    if (typeof file === 'number' && (data as Uint8Array).length > 2000) {
+      const e = new Error('ENOSPC: no space left on device') as NodeJS.ErrnoException;
+      e.code = 'ENOSPC';
+      throw e;
+    }
+    return (original as (...a: unknown[]) => void)(file, data, ...rest);
+  }) as typeof fs.writeFileSync;
+  try {
+    await assert.rejects(runOnce(dir, 0.01, 2), (e: unknown) => {
+      assert.ok(e instanceof ArtstyleError);
+      assert.equal(e.code, 'write-failed');
+      assert.match(e.subject!, /weights-epoch0002\.bin$/);
+      assert.match(e.message, /the disk is full/);
+      return true;
+    });
+  } finally {
+    nodeFs.writeFileSync = original;
+  }
+  const ckDir = path.join(dir, 'checkpoint');
+  assert.deepEqual(
+    fs.readdirSync(ckDir).sort(),
+    ['checkpoint.json', 'weights-epoch0001.bin'],
+    'no half-written or stray file is left',
+  );
+  const r = await runOnce(dir, 0.01, 2);
+  assert.equal(r.resumedFrom, 1);
+  assert.equal(r.history.length, 2);
+});
+
+test('weights of the wrong shape are refused, naming the weight and both shapes', async () => {
+  await tf.setBackend('cpu');
+  const dir = tmp();
+  await runOnce(dir);
+  // Same layers, but four classes: the last kernel is [8, 4] where the checkpoint has [8, 3].
+  const model = buildTinyModel({ imageSize: SIZE, numClasses: 4, seed: 1, dropout: false });
+  assert.throws(
+    () => loadCheckpointWeights(model, path.join(dir, 'checkpoint')),
+    (e: unknown) =>
+      e instanceof ArtstyleError &&
+      e.code === 'checkpoint-mismatch' &&
+      /weight \d+ \(.*\) has shape \[8,3\] but the model's .* has shape \[8,4\]/.test(e.message),
+  );
+  model.dispose();
+});
