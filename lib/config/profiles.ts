@@ -144,7 +144,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     split: SEED_SPLIT,
     augment: SEED_AUGMENT,
     maxImagesPerClass: 5,
-    model: { widthMultiplier: 0.125, denseUnits: 8, l2: 0.0075, dropout: 0.5 },
+    model: { widthMultiplier: 0.25, denseUnits: 8, l2: 0.0075, dropout: 0.5 },
     pretrain: { epochs: 1, batchSize: 8, optimizer: SEED_PRETRAIN_OPT },
     finetune: { epochs: 1, batchSize: 8, optimizer: SEED_FINETUNE_OPT },
     sweep: { blocks: [0, 14] },

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { ArtstyleError } from '../util/errors';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 
 /** One epoch's metrics, named as Keras names them in `history.history`. */
 export interface EpochRecord {
@@ -33,4 +34,26 @@ export function historyCsv(history: EpochRecord[]): string {
 export function writeHistory(dir: string, history: EpochRecord[]): void {
   writeJsonAtomic(path.join(dir, 'history.json'), history);
   writeFileAtomic(path.join(dir, 'history.csv'), historyCsv(history));
+}
+
+/** Reads `history.json` from a run folder, checking that it is a list of epoch records. */
+export function readHistory(dir: string): EpochRecord[] {
+  const file = path.join(dir, 'history.json');
+  const value = readJson<unknown>(file);
+  const ok =
+    Array.isArray(value) &&
+    value.every(
+      (r) =>
+        r !== null &&
+        typeof r === 'object' &&
+        HISTORY_COLUMNS.every((c) => typeof (r as Record<string, unknown>)[c] === 'number'),
+    );
+  if (!ok) {
+    throw new ArtstyleError(
+      'corrupt-file',
+      `${file} is not a training history (a list of records with ${HISTORY_COLUMNS.join(', ')})`,
+      file,
+    );
+  }
+  return value as EpochRecord[];
 }
