@@ -25,9 +25,11 @@ export const CHROMIUM_ARGS = [
 ];
 
 export function chromiumPath(): string {
-  const candidates = [process.env.ARTSTYLE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
-    (p): p is string => typeof p === 'string' && p !== '',
-  );
+  const candidates = [
+    process.env.ARTSTYLE_CHROMIUM,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+  ].filter((p): p is string => typeof p === 'string' && p !== '');
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) {
     throw new ArtstyleError(
@@ -57,6 +59,7 @@ let queue: Promise<unknown> = Promise.resolve();
 let idleTimer: NodeJS.Timeout | undefined;
 let idleMs: number | null | undefined;
 let launches = 0;
+let active = 0;
 
 /** How many times this process has started Chromium (tests use it to check reuse). */
 export function browserLaunchCount(): number {
@@ -90,9 +93,14 @@ async function launch(): Promise<Browser> {
     });
     return browser;
   } catch (e) {
-    throw new ArtstyleError('chromium-failed', `could not start ${executablePath}: ${errorMessage(e)}`, executablePath, {
-      cause: e,
-    });
+    throw new ArtstyleError(
+      'chromium-failed',
+      `could not start ${executablePath}: ${errorMessage(e)}`,
+      executablePath,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -126,10 +134,19 @@ export async function offlinePage(browser: Browser): Promise<Page> {
 async function openRenderer(): Promise<Page> {
   const browser = await getBrowser();
   const page = await offlinePage(browser);
-  await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="holder"></div></body></html>');
+  await page.setContent(
+    '<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="holder"></div></body></html>',
+  );
   await page.addScriptTag({ content: plotlyJsSource() });
-  const ok = await page.evaluate(() => typeof (globalThis as { Plotly?: unknown }).Plotly === 'object');
-  if (!ok) throw new ArtstyleError('plotly-failed', `plotly.js from ${plotlyJsPath()} did not load in Chromium`, plotlyJsPath());
+  const ok = await page.evaluate(
+    () => typeof (globalThis as { Plotly?: unknown }).Plotly === 'object',
+  );
+  if (!ok)
+    throw new ArtstyleError(
+      'plotly-failed',
+      `plotly.js from ${plotlyJsPath()} did not load in Chromium`,
+      plotlyJsPath(),
+    );
   page.on('crash', () => void closeBrowser());
   return page;
 }
@@ -138,8 +155,23 @@ function armIdleTimer(): void {
   if (idleTimer) clearTimeout(idleTimer);
   idleTimer = undefined;
   const ms = effectiveIdleMs();
-  if (ms === null || !browserPromise) return;
+  if (ms === null || !browserPromise || active > 0) return;
   idleTimer = setTimeout(() => void closeBrowser(), ms);
+}
+
+/**
+ * Runs `fn` with the shared browser, which is not closed for idleness while `fn` runs. For work
+ * on pages of its own (opening an exported HTML file); renders go through `withRendererPage`.
+ */
+export async function withBrowser<T>(fn: (browser: Browser) => Promise<T>): Promise<T> {
+  active++;
+  if (idleTimer) clearTimeout(idleTimer);
+  try {
+    return await fn(await getBrowser());
+  } finally {
+    active--;
+    armIdleTimer();
+  }
 }
 
 const RENDER_TIMEOUT_MS = 120_000;
@@ -151,13 +183,24 @@ const RENDER_TIMEOUT_MS = 120_000;
  */
 export function withRendererPage<T>(what: string, fn: (page: Page) => Promise<T>): Promise<T> {
   const run = async (): Promise<T> => {
+    active++;
     if (idleTimer) clearTimeout(idleTimer);
     rendererPromise ??= openRenderer();
     rendererPromise.catch(() => (rendererPromise = undefined));
     const page = await rendererPromise;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ArtstyleError('render-timeout', `${what} took more than ${RENDER_TIMEOUT_MS / 1000} s in Chromium`, what)), RENDER_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new ArtstyleError(
+              'render-timeout',
+              `${what} took more than ${RENDER_TIMEOUT_MS / 1000} s in Chromium`,
+              what,
+            ),
+          ),
+        RENDER_TIMEOUT_MS,
+      );
     });
     try {
       return await Promise.race([fn(page), timeout]);
@@ -166,6 +209,7 @@ export function withRendererPage<T>(what: string, fn: (page: Page) => Promise<T>
       throw e;
     } finally {
       clearTimeout(timer);
+      active--;
       armIdleTimer();
     }
   };

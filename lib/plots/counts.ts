@@ -18,15 +18,31 @@ export function classCountsFigure(
   rows: readonly ClassCountRow[],
   options: { title?: string; classNames?: readonly string[] } = {},
 ): Figure {
-  check(Array.isArray(rows) && rows.length > 0, 'rows', 'must be a non-empty array of {className, split, count}');
+  check(
+    Array.isArray(rows) && rows.length > 0,
+    'rows',
+    'must be a non-empty array of {className, split, count}',
+  );
   const counts = new Map<string, number>();
   rows.forEach((row, i) => {
-    check(typeof row.className === 'string' && row.className !== '', `rows[${i}].className`, 'must be a non-empty string');
-    check(typeof row.split === 'string' && row.split !== '', `rows[${i}].split`, 'must be a non-empty string');
+    check(
+      typeof row.className === 'string' && row.className !== '',
+      `rows[${i}].className`,
+      'must be a non-empty string',
+    );
+    check(
+      typeof row.split === 'string' && row.split !== '',
+      `rows[${i}].split`,
+      'must be a non-empty string',
+    );
     const count = checkFinite(row.count, `rows[${i}].count`);
     check(count >= 0, `rows[${i}].count`, `must be >= 0, got ${count}`);
     const key = `${row.split}\u0000${row.className}`;
-    check(!counts.has(key), `rows[${i}]`, `duplicate row for class ${row.className}, split ${row.split}`);
+    check(
+      !counts.has(key),
+      `rows[${i}]`,
+      `duplicate row for class ${row.className}, split ${row.split}`,
+    );
     counts.set(key, count);
   });
   const classes = classOrder(
@@ -50,7 +66,12 @@ export function classCountsFigure(
     data,
     layout: baseLayout(options.title ?? 'Images per class and split', {
       barmode: 'group',
-      xaxis: axis('Class', { type: 'category', categoryorder: 'array', categoryarray: classes, tickangle: -35 }),
+      xaxis: axis('Class', {
+        type: 'category',
+        categoryorder: 'array',
+        categoryarray: classes,
+        tickangle: -35,
+      }),
       yaxis: axis('Images'),
       height: 520,
     }),

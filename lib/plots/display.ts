@@ -36,7 +36,11 @@ export interface ShowOptions {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /** File-name friendly version of a title: 'Normalized confusion matrix' -> 'normalized-confusion-matrix'. */
@@ -75,14 +79,23 @@ export function plotlyLoaderBundle(): DisplayBundle {
  * (JupyterLab, Notebook, VS Code, nbconvert HTML after the loader ran), over the static PNG,
  * which stays where scripts do not run (GitHub, nbviewer, an untrusted notebook).
  */
-export function figureHtmlFragment(fig: Figure, marker: { name: string; caption: string }, pngBase64: string | undefined): string {
+export function figureHtmlFragment(
+  fig: Figure,
+  marker: { name: string; caption: string },
+  pngBase64: string | undefined,
+): string {
   const { width, height } = figureSize(fig);
   const title = figureTitle(fig) || marker.name;
-  const interactive = { data: fig.data, layout: { ...fig.layout, width: undefined, autosize: true } };
+  const interactive = {
+    data: fig.data,
+    layout: { ...fig.layout, width: undefined, autosize: true },
+  };
   const img = pngBase64
     ? `<img class="artstyle-static" alt="${escapeHtml(title)}" src="data:image/png;base64,${pngBase64}" style="max-width:100%;height:auto" width="${width}">`
     : '';
-  const caption = marker.caption ? `<div class="artstyle-caption" style="font-style:italic;color:#444;margin:4px 0 0 0">${escapeHtml(marker.caption)}</div>` : '';
+  const caption = marker.caption
+    ? `<div class="artstyle-caption" style="font-style:italic;color:#444;margin:4px 0 0 0">${escapeHtml(marker.caption)}</div>`
+    : '';
   // Draws once plotly.js is there; polls briefly because the loader output may still be parsing.
   const script = `<script>(function () {
   var root = document.currentScript && document.currentScript.parentNode;
@@ -116,7 +129,11 @@ export function figureHtmlFragment(fig: Figure, marker: { name: string; caption:
  * (for renderers that skip HTML: nbconvert to PDF/Markdown, some viewers), text/plain, and the
  * marker in the metadata. `pngBase64` may be undefined when no browser could render it.
  */
-export function figureBundle(fig: Figure, options: { name: string; caption: string }, pngBase64: string | undefined): DisplayBundle {
+export function figureBundle(
+  fig: Figure,
+  options: { name: string; caption: string },
+  pngBase64: string | undefined,
+): DisplayBundle {
   checkFigure(fig);
   const marker: FigureMarker = {
     version: FIGURE_MARKER_VERSION,
@@ -165,16 +182,27 @@ function uniqueName(base: string): string {
  */
 export async function showFigure(fig: Figure, options: ShowOptions = {}): Promise<void> {
   checkFigure(fig);
-  check(options.name === undefined || (typeof options.name === 'string' && options.name !== ''), 'name', 'must be a non-empty string');
+  check(
+    options.name === undefined || (typeof options.name === 'string' && options.name !== ''),
+    'name',
+    'must be a non-empty string',
+  );
   const name = options.name ? slugify(options.name) : uniqueName(slugify(figureTitle(fig)));
   const caption = options.caption ?? '';
   let png: string | undefined;
   try {
-    const bytes = await renderFigure(fig, { format: 'png', width: options.width, height: options.height, scale: options.scale ?? 1 });
+    const bytes = await renderFigure(fig, {
+      format: 'png',
+      width: options.width,
+      height: options.height,
+      scale: options.scale ?? 1,
+    });
     png = bytes.toString('base64');
   } catch (e) {
     // The interactive view still works without Chromium; say why the static image is missing.
-    console.warn(`figure ${name}: no static PNG (${errorMessage(e)}); it will not show on GitHub or nbviewer`);
+    console.warn(
+      `figure ${name}: no static PNG (${errorMessage(e)}); it will not show on GitHub or nbviewer`,
+    );
   }
   const bundle = figureBundle(fig, { name, caption }, png);
   const send = kernelSender();

@@ -17,8 +17,13 @@ export interface ImageGridOptions {
 }
 
 function imageMime(bytes: Uint8Array, argument: string): string {
-  check(bytes instanceof Uint8Array && bytes.length > 8, argument, 'must be the bytes of an encoded PNG or JPEG');
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'image/png';
+  check(
+    bytes instanceof Uint8Array && bytes.length > 8,
+    argument,
+    'must be the bytes of an encoded PNG or JPEG',
+  );
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47)
+    return 'image/png';
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   check(false, argument, 'is neither a PNG nor a JPEG (check the first bytes of the encoding)');
   return '';
@@ -38,11 +43,23 @@ const LABEL_HEIGHT = 34;
  * and exports (PNG, SVG, PDF, HTML) with no files or network beside it.
  */
 export function imageGridFigure(cells: readonly ImageCell[], options: ImageGridOptions): Figure {
-  check(Array.isArray(cells) && cells.length > 0, 'cells', 'must be a non-empty array of {png, label}');
+  check(
+    Array.isArray(cells) && cells.length > 0,
+    'cells',
+    'must be a non-empty array of {png, label}',
+  );
   const columns = options.columns;
-  check(Number.isInteger(columns) && columns >= 1, 'columns', `must be an integer >= 1, got ${columns}`);
+  check(
+    Number.isInteger(columns) && columns >= 1,
+    'columns',
+    `must be an integer >= 1, got ${columns}`,
+  );
   const cellSize = options.cellSize ?? 150;
-  check(Number.isFinite(cellSize) && cellSize >= 32, 'cellSize', `must be >= 32 pixels, got ${cellSize}`);
+  check(
+    Number.isFinite(cellSize) && cellSize >= 32,
+    'cellSize',
+    `must be >= 32 pixels, got ${cellSize}`,
+  );
   const cols = Math.min(columns, cells.length);
   const rows = Math.ceil(cells.length / columns);
   const images: Array<Record<string, unknown>> = [];
@@ -66,7 +83,9 @@ export function imageGridFigure(cells: readonly ImageCell[], options: ImageGridO
       sizing: 'contain',
       layer: 'above',
     });
-    const text = cell.sublabel ? `${cell.label}<br><span style="font-size:11px">${cell.sublabel}</span>` : cell.label;
+    const text = cell.sublabel
+      ? `${cell.label}<br><span style="font-size:11px">${cell.sublabel}</span>`
+      : cell.label;
     annotations.push({
       text,
       xref: 'x',
@@ -84,7 +103,15 @@ export function imageGridFigure(cells: readonly ImageCell[], options: ImageGridO
   return {
     // An invisible trace keeps the axes (and so the images) drawn; Plotly draws no axes without one.
     data: [
-      { type: 'scatter', mode: 'markers', x: [0, cols], y: [0, rows], marker: { opacity: 0 }, hoverinfo: 'skip', showlegend: false },
+      {
+        type: 'scatter',
+        mode: 'markers',
+        x: [0, cols],
+        y: [0, rows],
+        marker: { opacity: 0 },
+        hoverinfo: 'skip',
+        showlegend: false,
+      },
     ],
     layout: baseLayout(options.title, {
       width: cols * cellSize + margin.l + margin.r,
@@ -108,7 +135,11 @@ export function augmentationGridFigure(
   augmented: readonly Uint8Array[],
   options: { columns?: number; title?: string; label?: string; cellSize?: number } = {},
 ): Figure {
-  check(Array.isArray(augmented) && augmented.length > 0, 'augmented', 'must be a non-empty array of encoded images');
+  check(
+    Array.isArray(augmented) && augmented.length > 0,
+    'augmented',
+    'must be a non-empty array of encoded images',
+  );
   const cells: ImageCell[] = [
     { png: original, label: 'original', sublabel: options.label },
     ...augmented.map((png, i) => ({ png, label: `augmented ${i + 1}` })),

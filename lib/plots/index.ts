@@ -11,8 +11,19 @@ export {
   classOrder,
 } from './theme';
 export { classCountsFigure, type ClassCountRow } from './counts';
-export { imageGridFigure, augmentationGridFigure, imageDataUri, type ImageCell, type ImageGridOptions } from './images';
-export { trainingCurvesFigure, sweepOverlayFigure, type HistoryRow, type SweepRun } from './training';
+export {
+  imageGridFigure,
+  augmentationGridFigure,
+  imageDataUri,
+  type ImageCell,
+  type ImageGridOptions,
+} from './images';
+export {
+  trainingCurvesFigure,
+  sweepOverlayFigure,
+  type HistoryRow,
+  type SweepRun,
+} from './training';
 export {
   confusionMatrixFigure,
   sideBySideConfusionFigure,
@@ -21,9 +32,35 @@ export {
   type PerClassRow,
 } from './confusion';
 export { explainedVarianceFigure, projection2dFigure } from './pca';
-export { modelComparisonFigure, SEED_MODEL_ACCURACY, type ModelMetricsRow, type ReferenceAccuracy } from './models';
-export { exportFigure, exportFigures, renderFigure, figureHtml, type ExportFormat, type ExportOptions } from './export';
+export {
+  modelComparisonFigure,
+  SEED_MODEL_ACCURACY,
+  type ModelMetricsRow,
+  type ReferenceAccuracy,
+} from './models';
+export {
+  exportFigure,
+  exportFigures,
+  renderFigure,
+  figureHtml,
+  type ExportFormat,
+  type ExportOptions,
+} from './export';
 export { closeBrowser, setBrowserIdleTimeout, browserLaunchCount, isBrowserOpen } from './browser';
-export { showFigure, ensurePlotlyInNotebook, figureBundle, FIGURE_MARKER_KEY, type ShowOptions, type FigureMarker, type DisplayBundle } from './display';
-export { buildReport, findFigures, type ReportOptions, type ReportResult, type FoundFigure } from './report';
+export {
+  showFigure,
+  ensurePlotlyInNotebook,
+  figureBundle,
+  FIGURE_MARKER_KEY,
+  type ShowOptions,
+  type FigureMarker,
+  type DisplayBundle,
+} from './display';
+export {
+  buildReport,
+  findFigures,
+  type ReportOptions,
+  type ReportResult,
+  type FoundFigure,
+} from './report';
 export { figuresShownInHtml, type FiguresInPage } from './pageCheck';

@@ -17,7 +17,8 @@ export type DisplaySender = (content: DisplayContent, update: boolean) => void;
 export function tslabDisplaySender(): DisplaySender | undefined {
   for (const key of Object.keys(require.cache)) {
     if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
-      const send = (require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined)?.lastWriteDisplayData;
+      const send = (require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined)
+        ?.lastWriteDisplayData;
       if (typeof send === 'function') return send as DisplaySender;
     }
   }

@@ -33,11 +33,23 @@ export function modelComparisonFigure(
   reference: readonly ReferenceAccuracy[] | null = SEED_MODEL_ACCURACY,
   options: { title?: string } = {},
 ): Figure {
-  check(Array.isArray(rows) && rows.length > 0, 'rows', 'must be a non-empty array of {model, accuracy, precision, recall, f1}');
+  check(
+    Array.isArray(rows) && rows.length > 0,
+    'rows',
+    'must be a non-empty array of {model, accuracy, precision, recall, f1}',
+  );
   const models: string[] = [];
   rows.forEach((row, i) => {
-    check(typeof row.model === 'string' && row.model !== '', `rows[${i}].model`, 'must be a non-empty string');
-    check(!models.includes(row.model), `rows[${i}].model`, `duplicate model ${JSON.stringify(row.model)}`);
+    check(
+      typeof row.model === 'string' && row.model !== '',
+      `rows[${i}].model`,
+      'must be a non-empty string',
+    );
+    check(
+      !models.includes(row.model),
+      `rows[${i}].model`,
+      `duplicate model ${JSON.stringify(row.model)}`,
+    );
     models.push(row.model);
     for (const m of METRICS) {
       const v = checkFinite(row[m], `rows[${i}].${m}`);
@@ -57,7 +69,11 @@ export function modelComparisonFigure(
   }));
   const refs = (reference ?? []).filter((ref, i) => {
     checkFinite(ref.accuracy, `reference[${i}].accuracy`);
-    check(ref.accuracy >= 0 && ref.accuracy <= 1, `reference[${i}].accuracy`, `must be a share in [0, 1], got ${ref.accuracy}`);
+    check(
+      ref.accuracy >= 0 && ref.accuracy <= 1,
+      `reference[${i}].accuracy`,
+      `must be a share in [0, 1], got ${ref.accuracy}`,
+    );
     return models.includes(ref.model);
   });
   if (refs.length > 0) {
@@ -69,7 +85,12 @@ export function modelComparisonFigure(
       x: refs.map((r) => r.model),
       y: refs.map((r) => r.accuracy),
       offsetgroup: 'accuracy',
-      marker: { symbol: 'line-ew-open', size: 26, color: '#000000', line: { width: 3, color: '#000000' } },
+      marker: {
+        symbol: 'line-ew-open',
+        size: 26,
+        color: '#000000',
+        line: { width: 3, color: '#000000' },
+      },
       hovertemplate: '%{x}<br>published accuracy: %{y:.2%}<extra></extra>',
     });
   }

@@ -2,7 +2,13 @@ import * as path from 'node:path';
 import { ArtstyleError, check } from '../util/errors';
 import { readJson, writeFileAtomic } from '../util/fs';
 import { FIGURE_MARKER_KEY, type FigureMarker, slugify } from './display';
-import { type ExportFormat, type ExportJob, checkFigure, exportFigures, figureTitle } from './export';
+import {
+  type ExportFormat,
+  type ExportJob,
+  checkFigure,
+  exportFigures,
+  figureTitle,
+} from './export';
 
 export interface FoundFigure {
   notebook: string;
@@ -14,14 +20,21 @@ export interface FoundFigure {
 }
 
 interface NotebookJson {
-  cells?: Array<{ cell_type?: string; outputs?: Array<{ output_type?: string; metadata?: Record<string, unknown> }> }>;
+  cells?: Array<{
+    cell_type?: string;
+    outputs?: Array<{ output_type?: string; metadata?: Record<string, unknown> }>;
+  }>;
 }
 
 /** Every figure `showFigure` left in the outputs of an executed notebook, in cell order. */
 export function findFigures(notebookFile: string): FoundFigure[] {
   const nb = readJson<NotebookJson>(notebookFile);
   if (typeof nb !== 'object' || nb === null || !Array.isArray(nb.cells)) {
-    throw new ArtstyleError('corrupt-file', `${notebookFile} is not a Jupyter notebook (no "cells" array)`, notebookFile);
+    throw new ArtstyleError(
+      'corrupt-file',
+      `${notebookFile} is not a Jupyter notebook (no "cells" array)`,
+      notebookFile,
+    );
   }
   const found: FoundFigure[] = [];
   nb.cells.forEach((cell, cellIndex) => {
@@ -31,11 +44,27 @@ export function findFigures(notebookFile: string): FoundFigure[] {
       const marker = output.metadata?.[FIGURE_MARKER_KEY] as FigureMarker | undefined;
       if (marker === undefined) return;
       const where = `${notebookFile} cell ${cellIndex} output ${outputIndex}`;
-      if (typeof marker !== 'object' || marker === null || typeof marker.name !== 'string' || typeof marker.figure !== 'object') {
-        throw new ArtstyleError('corrupt-file', `${where}: figure marker has no name or figure`, where);
+      if (
+        typeof marker !== 'object' ||
+        marker === null ||
+        typeof marker.name !== 'string' ||
+        typeof marker.figure !== 'object'
+      ) {
+        throw new ArtstyleError(
+          'corrupt-file',
+          `${where}: figure marker has no name or figure`,
+          where,
+        );
       }
       checkFigure(marker.figure, `${where} figure`);
-      found.push({ notebook: notebookFile, cellIndex, outputIndex, name: marker.name, caption: typeof marker.caption === 'string' ? marker.caption : '', figure: marker.figure });
+      found.push({
+        notebook: notebookFile,
+        cellIndex,
+        outputIndex,
+        name: marker.name,
+        caption: typeof marker.caption === 'string' ? marker.caption : '',
+        figure: marker.figure,
+      });
     });
   });
   return found;
@@ -59,7 +88,11 @@ export interface ReportResult {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /**
@@ -68,10 +101,22 @@ function escapeHtml(s: string): string {
  * captions and links to the other formats. A notebook without figures is listed as such.
  */
 export async function buildReport(options: ReportOptions): Promise<ReportResult> {
-  check(Array.isArray(options.notebooks) && options.notebooks.length > 0, 'notebooks', 'must list at least one executed .ipynb');
-  check(typeof options.outDir === 'string' && options.outDir !== '', 'outDir', 'must be a folder path');
+  check(
+    Array.isArray(options.notebooks) && options.notebooks.length > 0,
+    'notebooks',
+    'must list at least one executed .ipynb',
+  );
+  check(
+    typeof options.outDir === 'string' && options.outDir !== '',
+    'outDir',
+    'must be a folder path',
+  );
   const formats = options.formats ?? ['png', 'svg'];
-  check(formats.length > 0 && formats[0] === 'png', 'formats', `must start with 'png' (the index page shows PNGs), got ${JSON.stringify(formats)}`);
+  check(
+    formats.length > 0 && formats[0] === 'png',
+    'formats',
+    `must start with 'png' (the index page shows PNGs), got ${JSON.stringify(formats)}`,
+  );
   const scale = options.scale ?? 2;
   const perNotebook = options.notebooks.map((nb) => ({ nb, figures: findFigures(nb) }));
   const jobs: ExportJob[] = [];
@@ -89,8 +134,13 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
       const links: string[] = [];
       for (const format of formats) {
         const file = path.join(options.outDir, `${base}.${format}`);
-        jobs.push({ figure: f.figure, file, options: { format, scale: format === 'png' ? scale : undefined } });
-        if (format !== 'png') links.push(`<a href="${escapeHtml(path.basename(file))}">${format.toUpperCase()}</a>`);
+        jobs.push({
+          figure: f.figure,
+          file,
+          options: { format, scale: format === 'png' ? scale : undefined },
+        });
+        if (format !== 'png')
+          links.push(`<a href="${escapeHtml(path.basename(file))}">${format.toUpperCase()}</a>`);
       }
       const title = figureTitle(f.figure) || f.name;
       items.push(

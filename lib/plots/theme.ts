@@ -89,7 +89,11 @@ export function checkClassNames(classNames: readonly string[], argument: string)
   check(Array.isArray(classNames), argument, 'must be an array of class names');
   const seen = new Set<string>();
   classNames.forEach((name, i) => {
-    check(typeof name === 'string' && name.length > 0, `${argument}[${i}]`, 'must be a non-empty string');
+    check(
+      typeof name === 'string' && name.length > 0,
+      `${argument}[${i}]`,
+      'must be a non-empty string',
+    );
     check(!seen.has(name), `${argument}[${i}]`, `duplicate class name ${JSON.stringify(name)}`);
     seen.add(name);
   });
@@ -99,13 +103,21 @@ export function checkClassNames(classNames: readonly string[], argument: string)
  * Canonical class order of a set of labels: `explicit` when given (it must cover every label),
  * otherwise the labels sorted alphabetically, which is also the order the image folders use.
  */
-export function classOrder(labels: Iterable<string>, explicit?: readonly string[], argument = 'classNames'): string[] {
+export function classOrder(
+  labels: Iterable<string>,
+  explicit?: readonly string[],
+  argument = 'classNames',
+): string[] {
   const present = new Set(labels);
   if (explicit) {
     checkClassNames(explicit, argument);
     const known = new Set(explicit);
     for (const label of present) {
-      check(known.has(label), argument, `does not contain class ${JSON.stringify(label)} found in the data`);
+      check(
+        known.has(label),
+        argument,
+        `does not contain class ${JSON.stringify(label)} found in the data`,
+      );
     }
     return [...explicit];
   }
@@ -142,6 +154,10 @@ export function axis(title: string, extra: AxisLayout = {}): AxisLayout {
 }
 
 export function checkFinite(value: unknown, argument: string): number {
-  check(typeof value === 'number' && Number.isFinite(value), argument, `must be a finite number, got ${String(value)}`);
+  check(
+    typeof value === 'number' && Number.isFinite(value),
+    argument,
+    `must be a finite number, got ${String(value)}`,
+  );
   return value as number;
 }

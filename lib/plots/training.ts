@@ -13,13 +13,18 @@ export interface HistoryRow {
 type HistoryKey = 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy';
 
 function checkHistory(history: readonly HistoryRow[], argument: string): void {
-  check(Array.isArray(history) && history.length > 0, argument, 'must be a non-empty array of {epoch, loss, accuracy}');
+  check(
+    Array.isArray(history) && history.length > 0,
+    argument,
+    'must be a non-empty array of {epoch, loss, accuracy}',
+  );
   history.forEach((row, i) => {
     checkFinite(row.epoch, `${argument}[${i}].epoch`);
     checkFinite(row.loss, `${argument}[${i}].loss`);
     checkFinite(row.accuracy, `${argument}[${i}].accuracy`);
     if (row.val_loss !== undefined) checkFinite(row.val_loss, `${argument}[${i}].val_loss`);
-    if (row.val_accuracy !== undefined) checkFinite(row.val_accuracy, `${argument}[${i}].val_accuracy`);
+    if (row.val_accuracy !== undefined)
+      checkFinite(row.val_accuracy, `${argument}[${i}].val_accuracy`);
   });
 }
 
@@ -40,7 +45,10 @@ function series(history: readonly HistoryRow[], key: HistoryKey): { x: number[];
  * Accuracy (left) and loss (right) per epoch, training solid and validation dashed, in the two
  * fixed pair colours; one legend entry per series covers both panels.
  */
-export function trainingCurvesFigure(history: readonly HistoryRow[], options: { title?: string } = {}): Figure {
+export function trainingCurvesFigure(
+  history: readonly HistoryRow[],
+  options: { title?: string } = {},
+): Figure {
   checkHistory(history, 'history');
   const data: PlotTrace[] = [];
   const panels: Array<{ metric: 'accuracy' | 'loss'; xaxis: string; yaxis: string }> = [
@@ -99,12 +107,28 @@ export function sweepOverlayFigure(
   metric: 'val_accuracy' | 'val_loss',
   options: { title?: string } = {},
 ): Figure {
-  check(Array.isArray(runs) && runs.length > 0, 'runs', 'must be a non-empty array of {label, history}');
-  check(metric === 'val_accuracy' || metric === 'val_loss', 'metric', `must be 'val_accuracy' or 'val_loss', got ${String(metric)}`);
+  check(
+    Array.isArray(runs) && runs.length > 0,
+    'runs',
+    'must be a non-empty array of {label, history}',
+  );
+  check(
+    metric === 'val_accuracy' || metric === 'val_loss',
+    'metric',
+    `must be 'val_accuracy' or 'val_loss', got ${String(metric)}`,
+  );
   const labels = new Set<string>();
   const data: PlotTrace[] = runs.map((run, i) => {
-    check(typeof run.label === 'string' && run.label !== '', `runs[${i}].label`, 'must be a non-empty string');
-    check(!labels.has(run.label), `runs[${i}].label`, `duplicate run label ${JSON.stringify(run.label)}`);
+    check(
+      typeof run.label === 'string' && run.label !== '',
+      `runs[${i}].label`,
+      'must be a non-empty string',
+    );
+    check(
+      !labels.has(run.label),
+      `runs[${i}].label`,
+      `duplicate run label ${JSON.stringify(run.label)}`,
+    );
     labels.add(run.label);
     checkHistory(run.history, `runs[${i}].history`);
     const s = series(run.history, metric);
@@ -125,7 +149,10 @@ export function sweepOverlayFigure(
     data,
     layout: baseLayout(options.title ?? `Validation ${isAccuracy ? 'accuracy' : 'loss'} per run`, {
       xaxis: axis('Epoch'),
-      yaxis: axis(isAccuracy ? 'Validation accuracy' : 'Validation loss', isAccuracy ? { tickformat: '.0%' } : {}),
+      yaxis: axis(
+        isAccuracy ? 'Validation accuracy' : 'Validation loss',
+        isAccuracy ? { tickformat: '.0%' } : {},
+      ),
       legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left', yanchor: 'top' },
     }),
   };
