@@ -228,7 +228,13 @@ export async function closeBrowser(): Promise<void> {
   if (!pending) return;
   try {
     const browser = await pending;
-    await browser.close();
+    // A wedged browser must not hang the caller; Playwright still kills it when the process exits.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      browser.close(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000))),
+    ]);
+    clearTimeout(timer);
   } catch {
     // A browser that failed to start or already died has nothing left to close.
   }

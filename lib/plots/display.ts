@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import { check, errorMessage } from '../util/errors';
+import { readJson } from '../util/fs';
 import { plotlyJsPath } from './browser';
 import { tslabDisplaySender as kernelSender } from './kernel';
 import { checkFigure, figureTitle, inlinePlotlyJs, renderFigure, scriptJson } from './export';
@@ -62,7 +64,8 @@ export function slugify(text: string): string {
  * `window.Plotly`, which every figure output then uses.
  */
 export function plotlyLoaderBundle(): DisplayBundle {
-  const version = (require('plotly.js-dist/package.json') as { version: string }).version;
+  const pkg = path.join(path.dirname(plotlyJsPath()), 'package.json');
+  const version = (readJson(pkg) as { version: string }).version;
   return {
     data: {
       'text/html':

@@ -14,6 +14,7 @@ import {
   exportFigure,
   exportFigures,
   figuresShownInHtml,
+  imageGridFigure,
   isBrowserOpen,
   renderFigure,
   setBrowserIdleTimeout,
@@ -70,6 +71,28 @@ test('PNG has width*scale x height*scale pixels and the bars in their colours in
     `expected the train bars' colour in the plot area, found ${train} pixels`,
   );
   assert.ok(white > 10000, 'expected white background between the bars');
+});
+
+test('an image grid exports with its images drawn (layout images load before the snapshot)', async () => {
+  const red = new Uint8Array(
+    await sharp({
+      create: { width: 32, height: 32, channels: 3, background: { r: 220, g: 20, b: 20 } },
+    })
+      .png()
+      .toBuffer(),
+  );
+  const grid = imageGridFigure(
+    [0, 1, 2, 3].map((i) => ({ png: red, label: `image ${i}` })),
+    { columns: 2, title: 'Grid', cellSize: 80 },
+  );
+  const png = await renderFigure(grid, { format: 'png' });
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.width, grid.layout.width);
+  let redPixels = 0;
+  for (let i = 0; i < data.length; i += 3)
+    if (data[i] > 200 && data[i + 1] < 40 && data[i + 2] < 40) redPixels++;
+  // Four images of about 74 x 74 px each (they keep their aspect ratio inside the cell).
+  assert.ok(redPixels > 4 * 60 * 60, `expected the four red images, found ${redPixels} red pixels`);
 });
 
 test('SVG parses as an image of the requested size and contains the title', async () => {
