@@ -4,6 +4,7 @@
  *   npm run bench:pca                      # full shape; the store goes to $TMPDIR and is reused
  *   npm run bench:pca -- --rows 2000 --dims 20000 --keep
  * The synthetic matrix is low rank (60 directions with decaying strength) plus uniform noise.
+ * Products run on worker threads (2 by default), each on its own wasm backend.
  * The PCA runs in a child process so that its peak resident memory (Linux VmHWM) is its own.
  */
 import { fork } from 'node:child_process';
@@ -61,10 +62,10 @@ async function generate(dir: string, rows: number, dims: number, chunkRows: numb
 }
 
 async function runPca(dir: string): Promise<void> {
-  await selectBackend({ log: null });
+  await selectBackend({ force: 'wasm', log: null });
   const store = FeatureStore.open(dir);
   const t0 = performance.now();
-  const pca = new PCA({ nComponents: 100, randomState: 42 }).fit(store);
+  const pca = await new PCA({ nComponents: 100, randomState: 42 }).fit(store);
   const seconds = (performance.now() - t0) / 1000;
   const ratio = pca.explainedVarianceRatio;
   process.send?.({
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   const existing = fs.existsSync(path.join(dir, 'index.json')) ? FeatureStore.open(dir) : null;
   if (!existing || existing.rows !== rows || existing.dims !== dims) {
     fs.rmSync(dir, { recursive: true, force: true });
-    await selectBackend({ log: null });
+    await selectBackend({ force: 'wasm', log: null });
     const t0 = performance.now();
     await generate(dir, rows, dims, chunkRows);
     console.log(

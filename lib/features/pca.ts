@@ -22,6 +22,9 @@
  *   float64. Results therefore agree with sklearn to float32 accuracy and, being randomized, up
  *   to the approximation error of the method (negligible where the spectrum has a gap after k).
  */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { ArtstyleError, check } from '../util/errors';
 import { createProgress } from '../util/progress';
@@ -52,6 +55,12 @@ export interface PcaOptions {
   randomState?: number;
   /** Rows per product in the randomized solver when the input is in memory. */
   chunkRows?: number;
+  /**
+   * Worker threads for the randomized solver on a FeatureStore, each multiplying its own share of
+   * the chunks on its own wasm backend; default min(2, CPU count). 1: everything in this thread,
+   * on the current TensorFlow.js backend.
+   */
+  workers?: number;
 }
 
 interface SourceChunk {
@@ -133,6 +142,20 @@ class ColumnMoments {
     }
     this.count = n;
   }
+  /** Merges a part given as its row count, column sums and column sums of squares. */
+  mergeSums(count: number, sum: Float64Array, sumSq: Float64Array): void {
+    if (count === 0) return;
+    const d = this.mean.length;
+    const n = this.count + count;
+    for (let j = 0; j < d; j++) {
+      const m = (sum[j] as number) / count;
+      const q = Math.max(0, (sumSq[j] as number) - (sum[j] as number) * m);
+      const delta = m - (this.mean[j] as number);
+      this.mean[j] = (this.mean[j] as number) + (delta * count) / n;
+      this.m2[j] = (this.m2[j] as number) + q + (delta * delta * this.count * count) / n;
+    }
+    this.count = n;
+  }
   totalVariance(): number {
     let s = 0;
     for (const v of this.m2) s += v;
@@ -147,6 +170,7 @@ export class PCA {
   readonly nIter: 'auto' | number;
   readonly randomState: number;
   readonly chunkRows: number;
+  readonly workers: number;
   /** Fitted: 'full' or 'randomized'. */
   solverUsed: 'full' | 'randomized' | null = null;
   nSamples = 0;
@@ -168,6 +192,12 @@ export class PCA {
     this.nIter = options.nIter ?? 'auto';
     this.randomState = options.randomState ?? 42;
     this.chunkRows = options.chunkRows ?? 1024;
+    this.workers = options.workers ?? Math.min(2, os.cpus().length);
+    check(
+      Number.isInteger(this.workers) && this.workers >= 1,
+      'workers',
+      `expected an integer >= 1, got ${this.workers}`,
+    );
     check(
       Number.isInteger(this.nComponents) && this.nComponents > 0,
       'nComponents',
@@ -190,7 +220,7 @@ export class PCA {
     );
   }
 
-  fit(x: PcaInput): this {
+  async fit(x: PcaInput): Promise<this> {
     const src = toSource(x, this.chunkRows);
     const { rows: n, dims: d } = src;
     const k = this.nComponents;
@@ -206,7 +236,10 @@ export class PCA {
     this.nSamples = n;
     this.nFeatures = d;
     this.solverUsed = solver;
-    const res = solver === 'full' ? this.fitFull(src) : this.fitRandomized(src);
+    const res =
+      solver === 'full'
+        ? this.fitFull(src)
+        : await this.fitRandomized(src, x instanceof FeatureStore ? x : null);
     // svd_flip, u-based: the largest |U_ij| of each column j is made positive.
     for (let j = 0; j < k; j++) {
       let best = 0;
@@ -231,8 +264,8 @@ export class PCA {
   }
 
   /** Fits, then returns the scores of the fitted rows (n x k, row-major), without another pass. */
-  fitTransform(x: PcaInput): Float64Array {
-    this.fit(x);
+  async fitTransform(x: PcaInput): Promise<Float64Array> {
+    await this.fit(x);
     return this.scores.slice();
   }
 
@@ -327,7 +360,19 @@ export class PCA {
     return { mean: mu, u, s, vt, totalVariance: moments.totalVariance() };
   }
 
-  private fitRandomized(src: Source): FitResult {
+  private async fitRandomized(src: Source, store: FeatureStore | null): Promise<FitResult> {
+    const engine: ProductEngine =
+      store !== null && this.workers > 1
+        ? await WorkerEngine.start(store, this.workers)
+        : new InProcessEngine(src);
+    try {
+      return await this.randomizedWith(src, engine);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  private async randomizedWith(src: Source, engine: ProductEngine): Promise<FitResult> {
     const { rows: n, dims: d } = src;
     const k = this.nComponents;
     const l = Math.min(k + this.nOversamples, n, d);
@@ -341,7 +386,7 @@ export class PCA {
     const omega = new Float64Array(n * l);
     for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
     const moments = new ColumnMoments(d);
-    const rawQt = leftProduct(src, omega, l, pass(), (c) => moments.add(c.data, c.rows));
+    const rawQt = await engine.left(omega, l, pass(), moments);
     const mu = moments.mean;
     const muT = tf.tensor2d(Float32Array.from(mu), [1, d]);
     let qt = centreLeftProduct(rawQt, omega, n, l, muT);
@@ -349,10 +394,10 @@ export class PCA {
     try {
       for (let it = 0; it < nIter; it++) {
         qt = replace(qt, orthonormaliseRows(qt));
-        const p = choleskyQr2(rightProduct(src, qt, muT, pass()), n, l);
+        const p = choleskyQr2(centreRightProduct(await engine.right(qt, pass()), qt, muT), n, l);
         progress.update(passes);
         qt.dispose();
-        qt = centreLeftProduct(leftProduct(src, p, l, pass()), p, n, l, muT);
+        qt = centreLeftProduct(await engine.left(p, l, pass(), null), p, n, l, muT);
         progress.update(passes);
       }
       qt = replace(qt, orthonormaliseRows(qt));
@@ -364,7 +409,7 @@ export class PCA {
         cholesky(matmulBT(wrap(qt64, l, d), wrap(qt64, l, d)).data, l, 1e-15),
         l,
       );
-      const bRaw = rightProduct(src, qt, muT, pass());
+      const bRaw = centreRightProduct(await engine.right(qt, pass()), qt, muT);
       const bCols = Array.from({ length: l }, (_, j) => {
         const col = new Float64Array(n);
         for (let i = 0; i < n; i++) {
@@ -413,6 +458,16 @@ interface FitResult {
   totalVariance: number;
 }
 
+/**
+ * Values of a tensor, then frees it. (Returning a large typed array from tf.tidy instead would
+ * make tidy walk it element by element, looking for tensors: seconds per call at this size.)
+ */
+function readAndDispose(t: tf.Tensor): Float32Array {
+  const v = t.dataSync() as Float32Array;
+  t.dispose();
+  return v;
+}
+
 function replace(old: tf.Tensor2D, next: tf.Tensor2D): tf.Tensor2D {
   old.dispose();
   return next;
@@ -425,56 +480,206 @@ function chunkTensor(c: SourceChunk, d: number): tf.Tensor2D {
   ]);
 }
 
-/** M^T X (l x d tensor) for M (n x l, row-major), streaming X's chunks. */
-function leftProduct(
-  src: Source,
-  m: Float64Array,
-  l: number,
-  passIndex: number,
-  each?: (c: SourceChunk) => void,
-): tf.Tensor2D {
-  let acc = tf.zeros([l, src.dims]) as tf.Tensor2D;
-  src.forEachChunk((c) => {
-    each?.(c);
-    // M_c^T as its own l x rows block: tfjs multiplies (l x r)(r x d) fastest untransposed.
-    const mt = new Float32Array(l * c.rows);
-    for (let i = 0; i < c.rows; i++)
-      for (let j = 0; j < l; j++) mt[j * c.rows + i] = m[(c.rowOffset + i) * l + j] as number;
-    const next = tf.tidy(
-      () =>
-        acc.add(tf.matMul(tf.tensor2d(mt, [l, c.rows]), chunkTensor(c, src.dims))) as tf.Tensor2D,
-    );
-    acc.dispose();
-    acc = next;
-  }, passIndex);
-  return acc;
+/** The two data products of the randomized solver, uncentred. */
+interface ProductEngine {
+  /** M^T X (l x d) for M (n x l, row-major); fills `moments` when given (pass 0). */
+  left(
+    m: Float64Array,
+    l: number,
+    pass: number,
+    moments: ColumnMoments | null,
+  ): Promise<tf.Tensor2D>;
+  /** X Qt^T, n x l row-major. */
+  right(qt: tf.Tensor2D, pass: number): Promise<Float64Array>;
+  close(): Promise<void>;
 }
 
-/** (X - 1 mu^T) Qt^T, n x l row-major float64, streaming X's chunks. */
-function rightProduct(
-  src: Source,
-  qt: tf.Tensor2D,
-  muT: tf.Tensor2D,
-  passIndex: number,
-): Float64Array {
-  const n = src.rows;
-  const l = qt.shape[0];
-  const q = tf.transpose(qt);
-  const muQ = tf.tidy(() => tf.matMul(muT, q).dataSync());
-  const out = new Float64Array(n * l);
-  try {
+/** Products in this thread, on the current TensorFlow.js backend, one chunk at a time. */
+class InProcessEngine implements ProductEngine {
+  constructor(private readonly src: Source) {}
+
+  async left(
+    m: Float64Array,
+    l: number,
+    pass: number,
+    moments: ColumnMoments | null,
+  ): Promise<tf.Tensor2D> {
+    const src = this.src;
+    let acc = tf.zeros([l, src.dims]) as tf.Tensor2D;
     src.forEachChunk((c) => {
-      const prod = tf.tidy(() => tf.matMul(chunkTensor(c, src.dims), q));
-      const v = prod.dataSync();
-      prod.dispose();
+      moments?.add(c.data, c.rows);
+      // M_c^T as its own l x rows block: tfjs multiplies (l x r)(r x d) fastest untransposed.
+      const mt = new Float32Array(l * c.rows);
       for (let i = 0; i < c.rows; i++)
-        for (let j = 0; j < l; j++)
-          out[(c.rowOffset + i) * l + j] = (v[i * l + j] as number) - (muQ[j] as number);
-    }, passIndex);
-  } finally {
-    q.dispose();
+        for (let j = 0; j < l; j++) mt[j * c.rows + i] = m[(c.rowOffset + i) * l + j] as number;
+      const next = tf.tidy(
+        () =>
+          acc.add(tf.matMul(tf.tensor2d(mt, [l, c.rows]), chunkTensor(c, src.dims))) as tf.Tensor2D,
+      );
+      acc.dispose();
+      acc = next;
+    }, pass);
+    return acc;
   }
-  return out;
+
+  async right(qt: tf.Tensor2D, pass: number): Promise<Float64Array> {
+    const l = qt.shape[0];
+    const q = tf.transpose(qt);
+    const out = new Float64Array(this.src.rows * l);
+    try {
+      this.src.forEachChunk((c) => {
+        const prod = tf.tidy(() => tf.matMul(chunkTensor(c, this.src.dims), q));
+        out.set(prod.dataSync(), c.rowOffset * l);
+        prod.dispose();
+      }, pass);
+    } finally {
+      q.dispose();
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface WorkerReply {
+  ready?: boolean;
+  error?: string;
+  subject?: string;
+  product?: Float32Array;
+  sum?: Float64Array;
+  sumSq?: Float64Array;
+  count?: number;
+}
+
+/**
+ * Products on worker threads (pca-worker.ts), each owning a contiguous range of the store's
+ * chunks, glued into blocks of at least 1,024 rows so that each tfjs product is large enough to
+ * run near the kernel's speed. Inputs and the sample-side output are SharedArrayBuffers.
+ */
+class WorkerEngine implements ProductEngine {
+  private constructor(
+    private readonly store: FeatureStore,
+    private readonly workers: Worker[],
+  ) {}
+
+  static async start(store: FeatureStore, count: number): Promise<WorkerEngine> {
+    const chunks = store.chunkCount;
+    const rowsPerChunk: number[] = [];
+    store.forEachChunkEntry((rows) => rowsPerChunk.push(rows));
+    const total = store.rows;
+    const bounds = [0];
+    let acc = 0;
+    for (let i = 0, w = 1; i < chunks && w < count; i++) {
+      acc += rowsPerChunk[i] as number;
+      if (acc >= (total * w) / count) {
+        bounds.push(i + 1);
+        w++;
+      }
+    }
+    bounds.push(chunks);
+    const workers: Worker[] = [];
+    for (let w = 0; w + 1 < bounds.length; w++) {
+      if ((bounds[w] as number) === (bounds[w + 1] as number)) continue;
+      workers.push(
+        new Worker(path.join(__dirname, 'pca-worker.js'), {
+          workerData: {
+            dir: store.dir,
+            firstChunk: bounds[w],
+            endChunk: bounds[w + 1],
+            blockRows: 1024,
+          },
+        }),
+      );
+    }
+    const engine = new WorkerEngine(store, workers);
+    try {
+      await Promise.all(workers.map((wk) => engine.reply(wk)));
+    } catch (e) {
+      await engine.close();
+      throw e;
+    }
+    return engine;
+  }
+
+  private reply(worker: Worker): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerReply): void => {
+        worker.off('error', onError);
+        if (m.error !== undefined) reject(new ArtstyleError('pca-worker', m.error, m.subject));
+        else resolve(m);
+      };
+      const onError = (e: Error): void => {
+        worker.off('message', onMessage);
+        reject(
+          new ArtstyleError('pca-worker', `PCA worker failed: ${e.message}`, this.store.dir, {
+            cause: e,
+          }),
+        );
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+    });
+  }
+
+  async left(
+    m: Float64Array,
+    l: number,
+    pass: number,
+    moments: ColumnMoments | null,
+  ): Promise<tf.Tensor2D> {
+    const shared = new SharedArrayBuffer(m.byteLength);
+    new Float64Array(shared).set(m);
+    const replies = await Promise.all(
+      this.workers.map((wk) => {
+        const r = this.reply(wk);
+        wk.postMessage({
+          op: 'left',
+          verify: pass === 0,
+          l,
+          input: shared,
+          moments: moments !== null,
+        });
+        return r;
+      }),
+    );
+    const d = this.store.dims;
+    const sum = new Float32Array(l * d);
+    for (const r of replies) {
+      const p = r.product as Float32Array;
+      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (p[i] as number);
+      if (moments)
+        moments.mergeSums(r.count as number, r.sum as Float64Array, r.sumSq as Float64Array);
+    }
+    return tf.tensor2d(sum, [l, d]);
+  }
+
+  async right(qt: tf.Tensor2D, pass: number): Promise<Float64Array> {
+    const l = qt.shape[0];
+    const q = readAndDispose(tf.transpose(qt));
+    const input = new SharedArrayBuffer(q.byteLength);
+    new Float32Array(input).set(q);
+    const output = new SharedArrayBuffer(this.store.rows * l * 8);
+    await Promise.all(
+      this.workers.map((wk) => {
+        const r = this.reply(wk);
+        wk.postMessage({ op: 'right', verify: pass === 0, l, input, output, moments: false });
+        return r;
+      }),
+    );
+    return new Float64Array(output);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** X Qt^T -> (X - 1 mu^T) Qt^T = X Qt^T - 1 (mu^T Qt^T), in place. */
+function centreRightProduct(xq: Float64Array, qt: tf.Tensor2D, muT: tf.Tensor2D): Float64Array {
+  const l = qt.shape[0];
+  const muQ = readAndDispose(tf.matMul(muT, qt, false, true));
+  for (let i = 0; i < xq.length; i++) xq[i] = (xq[i] as number) - (muQ[i % l] as number);
+  return xq;
 }
 
 /** M^T X -> M^T (X - 1 mu^T) = M^T X - (M^T 1) mu^T; disposes its input. */
@@ -547,7 +752,7 @@ function orthonormaliseRows(a: tf.Tensor2D): tf.Tensor2D {
   const l = a.shape[0];
   let cur = a;
   for (let round = 0; round < 2; round++) {
-    const g = tf.tidy(() => tf.matMul(cur, cur, false, true).dataSync());
+    const g = readAndDispose(tf.matMul(cur, cur, false, true));
     const rInv = invertUpper(cholesky(Float64Array.from(g), l, 1e-6), l); // G in float32
     // R^-T = (R^-1)^T, lower triangular.
     const rInvT = new Float32Array(l * l);

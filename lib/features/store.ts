@@ -229,6 +229,11 @@ export class FeatureStore {
     return { index: i, rowOffset, ids: entry.ids, rows: entry.rows, data };
   }
 
+  /** Calls `fn(rows, index)` for each chunk's entry in the index, without reading the chunk. */
+  forEachChunkEntry(fn: (rows: number, index: number) => void): void {
+    this.idx.chunks.forEach((c, i) => fn(c.rows, i));
+  }
+
   /** Calls `fn` on every chunk in order, holding one chunk in memory at a time. */
   forEachChunk(fn: (chunk: Chunk) => void, options: ReadOptions = {}): void {
     for (let i = 0; i < this.chunkCount; i++) fn(this.readChunk(i, options));

@@ -44,14 +44,18 @@ function principalCosines(a: Float64Array, b: Float64Array, k: number, d: number
   return new SingularValueDecomposition(m).diagonal;
 }
 
-test('exact PCA equals the SVD of the centred matrix (both n <= d and n > d)', () => {
+test('exact PCA equals the SVD of the centred matrix (both n <= d and n > d)', async () => {
   for (const [n, d] of [
     [12, 20],
     [25, 7],
   ] as const) {
     const x = lowRankPlusNoise(n, d, [5, 3, 2], 0.5, n);
     const k = 4;
-    const pca = new PCA({ nComponents: k, svdSolver: 'full' }).fit({ rows: n, cols: d, data: x });
+    const pca = await new PCA({ nComponents: k, svdSolver: 'full' }).fit({
+      rows: n,
+      cols: d,
+      data: x,
+    });
     const xc = new Matrix(n, d);
     for (let j = 0; j < d; j++) {
       let mu = 0;
@@ -78,13 +82,17 @@ test('exact PCA equals the SVD of the centred matrix (both n <= d and n > d)', (
   }
 });
 
-test('randomized PCA finds the exact subspace when the spectrum has a gap', () => {
+test('randomized PCA finds the exact subspace when the spectrum has a gap', async () => {
   const n = 80;
   const d = 300;
   const k = 6;
   const x = lowRankPlusNoise(n, d, [40, 30, 25, 20, 15, 12], 0.05, 3);
-  const exact = new PCA({ nComponents: k, svdSolver: 'full' }).fit({ rows: n, cols: d, data: x });
-  const approx = new PCA({ nComponents: k, svdSolver: 'randomized', chunkRows: 17 }).fit({
+  const exact = await new PCA({ nComponents: k, svdSolver: 'full' }).fit({
+    rows: n,
+    cols: d,
+    data: x,
+  });
+  const approx = await new PCA({ nComponents: k, svdSolver: 'randomized', chunkRows: 17 }).fit({
     rows: n,
     cols: d,
     data: x,
@@ -105,7 +113,7 @@ test('randomized PCA finds the exact subspace when the spectrum has a gap', () =
   }
 });
 
-test('randomized PCA streams a feature store and gives the in-memory result', () => {
+test('randomized PCA streams a feature store and gives the in-memory result', async () => {
   const n = 50;
   const d = 64;
   const x = lowRankPlusNoise(n, d, [9, 7, 5], 0.1, 8);
@@ -121,8 +129,15 @@ test('randomized PCA streams a feature store and gives the in-memory result', ()
       );
     }
     const fromStore = new PCA({ nComponents: 3, svdSolver: 'randomized' });
-    const scores = fromStore.fitTransform(store);
-    const inMemory = new PCA({ nComponents: 3, svdSolver: 'randomized' }).fit({
+    const scores = await fromStore.fitTransform(store);
+    const single = await new PCA({ nComponents: 3, svdSolver: 'randomized', workers: 1 }).fit(
+      store,
+    );
+    for (let i = 0; i < 3 * d; i++)
+      assert.ok(
+        Math.abs((fromStore.components[i] as number) - (single.components[i] as number)) < 1e-5,
+      );
+    const inMemory = await new PCA({ nComponents: 3, svdSolver: 'randomized' }).fit({
       rows: n,
       cols: d,
       data: f32,
@@ -211,17 +226,17 @@ function compareWithSklearn(
   assert.ok(n > 0);
 }
 
-test('agrees with scikit-learn 1.2 PCA, signs included: full solver', () => {
+test('agrees with scikit-learn 1.2 PCA, signs included: full solver', async () => {
   const sk = fixture.full;
   const n = sk.x.length;
   const d = (sk.x[0] as number[]).length;
   const x = Float64Array.from(sk.x.flat());
-  const pca = new PCA({ nComponents: sk.n_components }).fit({ rows: n, cols: d, data: x });
+  const pca = await new PCA({ nComponents: sk.n_components }).fit({ rows: n, cols: d, data: x });
   assert.equal(pca.solverUsed, sk.solver);
   compareWithSklearn(pca, sk, x, n, d, 1e-8);
 });
 
-test('agrees with scikit-learn 1.2 PCA, signs included: randomized solver', () => {
+test('agrees with scikit-learn 1.2 PCA, signs included: randomized solver', async () => {
   const sk = fixture.randomized;
   const n = sk.a.length;
   const r = (sk.b as number[][]).length;
@@ -233,21 +248,20 @@ test('agrees with scikit-learn 1.2 PCA, signs included: randomized solver', () =
       for (let t = 0; t < r; t++) s += (sk.a[i] as number[])[t]! * (sk.b[t] as number[])[j]!;
       x[i * d + j] = s + 1e-3 * Math.sin(1.7 * i + 2.3 * j + 0.1 * i * j) + 0.5;
     }
-  const pca = new PCA({ nComponents: sk.n_components }).fit({ rows: n, cols: d, data: x });
+  const pca = await new PCA({ nComponents: sk.n_components }).fit({ rows: n, cols: d, data: x });
   assert.equal(pca.solverUsed, sk.solver);
   // Products run in float32: agreement to ~1e-4.
   compareWithSklearn(pca, sk, x, n, d, 2e-4);
 });
 
-test('bad arguments are named', () => {
+test('bad arguments are named', async () => {
   assert.throws(() => new PCA({ nComponents: 0 }), /nComponents/);
-  assert.throws(
-    () => new PCA({ nComponents: 5 }).fit({ rows: 3, cols: 4, data: new Float64Array(12) }),
+  await assert.rejects(
+    new PCA({ nComponents: 5 }).fit({ rows: 3, cols: 4, data: new Float64Array(12) }),
     /nComponents: 5 exceeds/,
   );
-  assert.throws(
-    () =>
-      new PCA({ nComponents: 1 }).fit({ rows: 2, cols: 2, data: new Float64Array([1, 2, NaN, 4]) }),
+  await assert.rejects(
+    new PCA({ nComponents: 1 }).fit({ rows: 2, cols: 2, data: new Float64Array([1, 2, NaN, 4]) }),
     /X: non-finite value at row 1, column 0/,
   );
   assert.throws(
