@@ -46,7 +46,15 @@ export {
   type ExportFormat,
   type ExportOptions,
 } from './export';
-export { closeBrowser, setBrowserIdleTimeout, browserLaunchCount, isBrowserOpen } from './browser';
+export {
+  closeBrowser,
+  setBrowserIdleTimeout,
+  browserLaunchCount,
+  isBrowserOpen,
+  withBrowser,
+  offlinePage,
+  CHROMIUM_ARGS,
+} from './browser';
 export {
   showFigure,
   ensurePlotlyInNotebook,
