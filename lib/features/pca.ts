@@ -17,11 +17,14 @@
  *   between products (Householder QR on the sample side, Cholesky QR on the feature side), then
  *   an exact SVD of the small projected matrix. The data are only touched through the products
  *   X Q and P^T X, computed chunk by chunk, so a store of several GB is streamed, never loaded;
- *   centring is folded into those products (X - 1 mu^T) Q = X Q - 1 (mu^T Q). Products run on
+ *   centring is folded into those products (X - 1 mu^T) Q = X Q - 1 (mu^T Q). For a store, the
+ *   products run on worker threads (`workers`, default 2), each over its share of the chunks with
+ *   its own wasm backend; `fit` is therefore async. Products run on
  *   TensorFlow.js (float32; the wasm backend does about 16-25 GFLOP/s here); everything else is
  *   float64. Results therefore agree with sklearn to float32 accuracy and, being randomized, up
  *   to the approximation error of the method (negligible where the spectrum has a gap after k).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -34,6 +37,9 @@ import { FeatureStore } from './store';
 import { Mat, matmul, matmulBT } from '../mlp/matrix';
 
 const wrap = (data: Float64Array, rows: number, cols: number): Mat => ({ rows, cols, data });
+
+/** Compiled worker next to this file (absent when this file runs uncompiled: then one thread). */
+const WORKER_SCRIPT = path.join(__dirname, 'pca-worker.js');
 
 export interface DenseRows {
   rows: number;
@@ -362,7 +368,7 @@ export class PCA {
 
   private async fitRandomized(src: Source, store: FeatureStore | null): Promise<FitResult> {
     const engine: ProductEngine =
-      store !== null && this.workers > 1
+      store !== null && this.workers > 1 && fs.existsSync(WORKER_SCRIPT)
         ? await WorkerEngine.start(store, this.workers)
         : new InProcessEngine(src);
     try {
@@ -581,7 +587,7 @@ class WorkerEngine implements ProductEngine {
     for (let w = 0; w + 1 < bounds.length; w++) {
       if ((bounds[w] as number) === (bounds[w + 1] as number)) continue;
       workers.push(
-        new Worker(path.join(__dirname, 'pca-worker.js'), {
+        new Worker(WORKER_SCRIPT, {
           workerData: {
             dir: store.dir,
             firstChunk: bounds[w],
