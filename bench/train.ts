@@ -6,12 +6,19 @@
  *   2. GFLOP/s of each composed backward kernel next to wasm's forward conv on the same shape;
  *   3. RSS and tf.memory().numTensors over many wasm training steps.
  *
+ * Networks: lib/models' buildXception and buildResNet50 under the study's classifier head
+ * (buildClassifier), at the given input size and width multiplier.
+ *
  * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 8 --wasm-steps 5 --cpu-steps 1
  *        --memory-steps 100 --skip-cpu]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../lib/backend/select';
+import { buildClassifier } from '../lib/models/classifier';
+import { buildResNet50 } from '../lib/models/resnet50';
+import { scaleChannels } from '../lib/models/width';
+import { buildXception } from '../lib/models/xception';
 import { Rng } from '../lib/util/rng';
 
 interface Options {
@@ -62,97 +69,23 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Networks: Keras's Xception and ResNet50 topologies with every channel count scaled by `width`.
+// Networks: the project's Xception and ResNet50 (lib/models) with the study's classifier head.
 
-type Sym = tf.SymbolicTensor;
-const call = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
-const relu = (x: Sym): Sym => call(tf.layers.activation({ activation: 'relu' }), x);
-const channels = (c: number, width: number): number => Math.max(8, Math.round((c * width) / 8) * 8);
+const channels = (c: number, width: number): number => scaleChannels(c, width);
 
-function classifierHead(input: Sym, features: Sym, classes: number, name: string): tf.LayersModel {
-  const pooled = call(tf.layers.globalAveragePooling2d({}), features);
-  const out = call(tf.layers.dense({ units: classes, activation: 'softmax' }), pooled);
-  return tf.model({ inputs: input, outputs: out, name });
-}
-
-function xception(o: Options): tf.LayersModel {
-  const ch = (c: number): number => channels(c, o.width);
-  const bn = (x: Sym): Sym => call(tf.layers.batchNormalization({}), x);
-  const conv = (c: number, k: number, s: number, pad: 'same' | 'valid', x: Sym): Sym =>
-    call(
-      tf.layers.conv2d({ filters: ch(c), kernelSize: k, strides: s, padding: pad, useBias: false }),
-      x,
-    );
-  const sep = (c: number, x: Sym): Sym =>
-    call(
-      tf.layers.separableConv2d({
-        filters: ch(c),
-        kernelSize: 3,
-        padding: 'same',
-        useBias: false,
-      }),
-      x,
-    );
-  const pool = (x: Sym): Sym =>
-    call(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }), x);
-
-  const input = tf.input({ shape: [o.input, o.input, 3] });
-  let x = relu(bn(conv(32, 3, 2, 'valid', input)));
-  x = relu(bn(conv(64, 3, 1, 'valid', x)));
-  for (const [i, c] of [128, 256, 728].entries()) {
-    const residual = bn(conv(c, 1, 2, 'same', x));
-    let y = bn(sep(c, i === 0 ? x : relu(x)));
-    y = bn(sep(c, relu(y)));
-    x = call(tf.layers.add(), [pool(y), residual]);
-  }
-  for (let block = 0; block < 8; block++) {
-    let y = x;
-    for (let j = 0; j < 3; j++) y = bn(sep(728, relu(y)));
-    x = call(tf.layers.add(), [y, x]);
-  }
-  const residual = bn(conv(1024, 1, 2, 'same', x));
-  let y = bn(sep(728, relu(x)));
-  y = bn(sep(1024, relu(y)));
-  x = call(tf.layers.add(), [pool(y), residual]);
-  x = relu(bn(sep(1536, x)));
-  x = relu(bn(sep(2048, x)));
-  return classifierHead(input, x, o.classes, 'xception');
-}
-
-function resnet50(o: Options): tf.LayersModel {
-  const ch = (c: number): number => channels(c, o.width);
-  const bn = (x: Sym): Sym => call(tf.layers.batchNormalization({ epsilon: 1.001e-5 }), x);
-  const conv = (c: number, k: number, s: number, x: Sym): Sym =>
-    call(tf.layers.conv2d({ filters: ch(c), kernelSize: k, strides: s, padding: 'same' }), x);
-
-  const input = tf.input({ shape: [o.input, o.input, 3] });
-  let x = call(tf.layers.zeroPadding2d({ padding: 3 }), input);
-  x = call(tf.layers.conv2d({ filters: ch(64), kernelSize: 7, strides: 2 }), x);
-  x = relu(bn(x));
-  x = call(tf.layers.zeroPadding2d({ padding: 1 }), x);
-  x = call(tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }), x);
-  const stages: Array<[number, number, number]> = [
-    [64, 3, 1],
-    [128, 4, 2],
-    [256, 6, 2],
-    [512, 3, 2],
-  ];
-  for (const [filters, blocks, stride] of stages) {
-    for (let b = 0; b < blocks; b++) {
-      const s = b === 0 ? stride : 1;
-      const shortcut = b === 0 ? bn(conv(4 * filters, 1, s, x)) : x;
-      let y = relu(bn(conv(filters, 1, s, x)));
-      y = relu(bn(conv(filters, 3, 1, y)));
-      y = bn(conv(4 * filters, 1, 1, y));
-      x = relu(call(tf.layers.add(), [shortcut, y]));
-    }
-  }
-  return classifierHead(input, x, o.classes, 'resnet50');
+function withHead(base: tf.LayersModel, o: Options): tf.LayersModel {
+  return buildClassifier(base, { numClasses: o.classes, seed: 1 });
 }
 
 const NETWORKS: Array<[string, (o: Options) => tf.LayersModel]> = [
-  ['Xception', xception],
-  ['ResNet50', resnet50],
+  [
+    'Xception',
+    (o) => withHead(buildXception({ inputSize: o.input, widthMultiplier: o.width, seed: 1 }), o),
+  ],
+  [
+    'ResNet50',
+    (o) => withHead(buildResNet50({ inputSize: o.input, widthMultiplier: o.width, seed: 1 }), o),
+  ],
 ];
 
 // ---------------------------------------------------------------------------------------------
