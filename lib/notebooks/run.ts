@@ -73,12 +73,22 @@ export async function executeNotebook(notebook: string, options: ExecuteOptions)
     '--output',
     partial,
     `--ExecutePreprocessor.timeout=${options.cellTimeoutSeconds ?? -1}`,
+    // tslab reports a cell's exception as an empty error and prints the real one to stderr, so
+    // the notebook is kept whole and the message is read from the failing cell's output.
+    '--ExecutePreprocessor.allow_errors=True',
   ];
   const { code, tail } = await run('jupyter', args, env, path.dirname(notebook), options.onLine);
   const partialFile = path.join(options.outDir, `${partial}.ipynb`);
   if (code !== 0) {
     const kept = fs.existsSync(partialFile) ? ` (partial output kept in ${partialFile})` : '';
     throw new ArtstyleError('notebook-failed', `notebook ${stem} failed${kept}:\n${tail}`, notebook);
+  }
+  const errors = notebookErrors(partialFile);
+  if (errors.length) {
+    const failed = path.join(options.outDir, `${stem}.failed.ipynb`);
+    fs.renameSync(partialFile, failed);
+    const first = errors[0] as { cell: string; error: string };
+    throw new ArtstyleError('notebook-failed', `notebook ${stem} failed in cell ${first.cell}: ${first.error}\n(the executed notebook with its outputs: ${failed})`, notebook);
   }
   const executed = path.join(options.outDir, `${stem}.ipynb`);
   fs.renameSync(partialFile, executed);
@@ -95,14 +105,26 @@ interface NotebookJson {
   cells: { cell_type: string; id?: string; outputs?: { output_type: string; ename?: string; evalue?: string; name?: string; text?: string | string[] }[] }[];
 }
 
-/** The error outputs of an executed notebook (empty when every cell ran cleanly). */
+/**
+ * The failed cells of an executed notebook (empty when every cell ran cleanly), each with its error
+ * message: the error output's name and value, or (tslab) what the cell printed to stderr.
+ */
 export function notebookErrors(executed: string): { cell: string; error: string }[] {
   const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as NotebookJson;
   const errors: { cell: string; error: string }[] = [];
+  const join = (v: string | string[] | undefined): string => (Array.isArray(v) ? v.join('') : (v ?? ''));
   nb.cells.forEach((cell, i) => {
-    for (const out of cell.outputs ?? []) {
-      if (out.output_type === 'error') errors.push({ cell: cell.id ?? String(i), error: `${out.ename}: ${out.evalue}` });
-    }
+    const outputs = cell.outputs ?? [];
+    const failed = outputs.find((o) => o.output_type === 'error');
+    if (!failed) return;
+    const stderr = outputs
+      .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+      .map((o) => join(o.text))
+      .join('')
+      .trim();
+    const reported = `${failed.ename ?? ''}${failed.evalue ? `: ${failed.evalue}` : ''}`.replace(/^<Error>:?\s*$/, '');
+    const message = reported || stderr.split('\n').filter((l) => !/^\s+at /.test(l)).slice(0, 12).join('\n') || 'unknown error';
+    errors.push({ cell: cell.id ?? String(i), error: message });
   });
   return errors;
 }

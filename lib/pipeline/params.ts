@@ -41,14 +41,18 @@ export const ENV_KEYS = {
   outDir: 'ARTSTYLE_OUT',
 } as const;
 
-export function defaultParams(): RunParams {
-  const root = projectRoot();
+/** Where the bundled (generated) data of a profile's size lives: data/generated/<profile>/. */
+export function bundledDataDir(profile: ProfileName): string {
+  return path.join(projectRoot(), 'data', 'generated', profile);
+}
+
+export function defaultParams(profile: ProfileName = 'teaching'): RunParams {
   return {
-    profile: 'teaching',
-    sculpturesDir: path.join(root, 'data', 'generated', 'sculptures'),
-    paintingsDir: path.join(root, 'data', 'generated', 'paintings'),
+    profile,
+    sculpturesDir: path.join(bundledDataDir(profile), 'sculptures'),
+    paintingsDir: path.join(bundledDataDir(profile), 'paintings'),
     seed: 42,
-    outDir: path.join(root, 'runs', 'main'),
+    outDir: path.join(projectRoot(), 'runs', profile),
   };
 }
 
@@ -57,20 +61,18 @@ export function resolveParams(
   overrides: Partial<Record<keyof RunParams, unknown>> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): RunParams {
-  const p = defaultParams();
   const pick = (key: keyof RunParams): unknown =>
     overrides[key] !== undefined ? overrides[key] : env[ENV_KEYS[key]] || undefined;
   const profile = pick('profile');
-  if (profile !== undefined) {
-    if (!PROFILE_NAMES.includes(profile as ProfileName)) {
-      throw new ArtstyleError(
-        'invalid-parameter',
-        `profile: ${JSON.stringify(profile)} is not a profile; choose one of ${PROFILE_NAMES.join(', ')}`,
-        'profile',
-      );
-    }
-    p.profile = profile as ProfileName;
+  if (profile !== undefined && !PROFILE_NAMES.includes(profile as ProfileName)) {
+    throw new ArtstyleError(
+      'invalid-parameter',
+      `profile: ${JSON.stringify(profile)} is not a profile; choose one of ${PROFILE_NAMES.join(', ')}`,
+      'profile',
+    );
   }
+  // The defaults follow the profile: its own bundled data size and its own output folder.
+  const p = defaultParams((profile as ProfileName | undefined) ?? 'teaching');
   const seed = pick('seed');
   if (seed !== undefined) {
     const n = typeof seed === 'number' ? seed : Number(seed);

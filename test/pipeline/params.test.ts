@@ -10,8 +10,15 @@ describe('resolveParams', () => {
     const p = resolveParams({}, {});
     assert.equal(p.profile, 'teaching');
     assert.equal(p.seed, 42);
-    assert.match(p.sculpturesDir, /data[\\/]generated[\\/]sculptures$/);
-    assert.match(p.paintingsDir, /data[\\/]generated[\\/]paintings$/);
+    assert.match(p.sculpturesDir, /data[\\/]generated[\\/]teaching[\\/]sculptures$/);
+    assert.match(p.paintingsDir, /data[\\/]generated[\\/]teaching[\\/]paintings$/);
+    assert.match(p.outDir, /runs[\\/]teaching$/);
+  });
+
+  it('a profile brings its own bundled data size and output folder', () => {
+    const p = resolveParams({ profile: 'smoke' }, {});
+    assert.match(p.sculpturesDir, /data[\\/]generated[\\/]smoke[\\/]sculptures$/);
+    assert.match(p.outDir, /runs[\\/]smoke$/);
   });
 
   it('takes the environment, and explicit values over it', () => {
