@@ -136,6 +136,25 @@ interface Marker<S> {
   summary: Omit<S, 'root' | 'reused'>;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary folders left by a generator process that was killed. */
+function removeStale(outDir: string, part: string): void {
+  const pattern = new RegExp(`^\\.${part}\\.(tmp|old)-(\\d+)-[0-9a-f]+$`);
+  for (const name of fs.readdirSync(outDir)) {
+    const m = pattern.exec(name);
+    if (m && !alive(Number(m[2])))
+      fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
+  }
+}
+
 /**
  * Generates a part into a temporary sibling folder and swaps it in with renames, so that the
  * target is either the old complete set or the new complete set. A folder that was not made by
@@ -166,6 +185,7 @@ async function generatePart<S extends SculptureSummary | PaintingSummary>(
     }
   }
   fs.mkdirSync(o.outDir, { recursive: true });
+  removeStale(o.outDir, part);
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = path.join(o.outDir, `.${part}.tmp-${tag}`);
   fs.mkdirSync(tmp, { recursive: true });
@@ -242,7 +262,7 @@ function sizes(rng: Rng, landscape: number): { w: number; h: number; ow: number;
 /** An HTML error page saved under an image name, as a failed scrape leaves behind. */
 const NOT_AN_IMAGE =
   '<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n' +
-  '<body><h1>Forbidden</h1><p>You don\'t have permission to access this resource.</p></body></html>\n';
+  "<body><h1>Forbidden</h1><p>You don't have permission to access this resource.</p></body></html>\n";
 
 /**
  * Writes the sculpture-style set: `<outDir>/sculptures/<Style>/<file>` for the twelve styles,

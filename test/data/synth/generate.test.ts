@@ -22,7 +22,13 @@ function tree(dir: string): Map<string, string> {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else out.set(r, createHash('sha256').update(fs.readFileSync(path.join(dir, r))).digest('hex'));
+      else
+        out.set(
+          r,
+          createHash('sha256')
+            .update(fs.readFileSync(path.join(dir, r)))
+            .digest('hex'),
+        );
     }
   };
   walk('');
@@ -85,7 +91,11 @@ describe('bundled data generator (smoke size)', () => {
 
   it('gives byte-identical files for the same seed and different files for another', async () => {
     const b = path.join(base, 'b');
+    // A folder left by a killed run (a pid that cannot exist) is cleaned up on the way.
+    const stale = path.join(b, '.sculptures.tmp-999999999-0badc0de');
+    fs.mkdirSync(stale, { recursive: true });
     await generateAll({ outDir: b, seed: 42, size: 'smoke' });
+    assert.equal(fs.existsSync(stale), false, 'stale temporary folder removed');
     const ta = tree(a);
     const tb = tree(b);
     assert.ok(ta.size > 400, `expected over 400 files, got ${ta.size}`);
@@ -111,7 +121,9 @@ describe('bundled data generator (smoke size)', () => {
     assert.deepEqual(dirs, [...SCULPTURE_STYLES].sort());
     const broken = new Set(sculptures.broken.map((b) => b.file));
     for (const style of SCULPTURE_STYLES) {
-      const files = fs.readdirSync(path.join(root, style)).filter((f) => !broken.has(`${style}/${f}`));
+      const files = fs
+        .readdirSync(path.join(root, style))
+        .filter((f) => !broken.has(`${style}/${f}`));
       assert.equal(files.length, sculptures.counts[style], style);
     }
     assert.equal(
@@ -127,7 +139,10 @@ describe('bundled data generator (smoke size)', () => {
     assert.ok(largest >= 4 * smallest, `${largest} vs ${smallest}`);
     assert.ok(smallest >= 5);
     assert.deepEqual(
-      counts.slice(0, 2).map((c) => c[0]).sort(),
+      counts
+        .slice(0, 2)
+        .map((c) => c[0])
+        .sort(),
       ['Baroque', 'Early Renaissance'],
     );
   });
@@ -158,7 +173,9 @@ describe('bundled data generator (smoke size)', () => {
       for (const f of fs.readdirSync(path.join(root, style))) {
         if (broken.has(`${style}/${f}`)) continue;
         const m = await sharp(path.join(root, style, f)).metadata();
-        const { info } = await sharp(path.join(root, style, f)).raw().toBuffer({ resolveWithObject: true });
+        const { info } = await sharp(path.join(root, style, f))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
         assert.ok(info.width >= 16 && info.height >= 16, f);
         spaces.add(m.space ?? '?');
         if (m.channels === 1) gray++;
@@ -182,7 +199,11 @@ describe('bundled data generator (smoke size)', () => {
     assert.ok(sculptures.duplicates.length >= 2);
     for (const dup of sculptures.duplicates) {
       assert.notEqual(dup.file, dup.sameAs);
-      assert.equal(dup.file.split('/')[0], dup.sameAs.split('/')[0], 'duplicates stay in one class');
+      assert.equal(
+        dup.file.split('/')[0],
+        dup.sameAs.split('/')[0],
+        'duplicates stay in one class',
+      );
       assert.deepEqual(
         fs.readFileSync(path.join(root, dup.file)),
         fs.readFileSync(path.join(root, dup.sameAs)),
@@ -217,7 +238,10 @@ describe('bundled data generator (smoke size)', () => {
     assert.equal(byName.size, 50, 'artist names are unique');
     assert.equal(byName.get('Vasily Kandinsky')?.[3], 'Expressionism, Abstractionism');
     assert.equal(byName.get('Vincent van Gogh')?.[2], '1853 – 1890');
-    assert.ok(body.some((r) => (r[5] as string).includes('"')), 'some bio contains a quote');
+    assert.ok(
+      body.some((r) => (r[5] as string).includes('"')),
+      'some bio contains a quote',
+    );
 
     const files = fs.readdirSync(path.join(root, 'resized'));
     assert.ok(files.includes('Albrecht_Dürer_1.jpg'.normalize('NFC')));
@@ -227,9 +251,15 @@ describe('bundled data generator (smoke size)', () => {
       const stem = (r[1] as string).replace(/ /g, '_');
       const n = Number(r[7]);
       assert.ok(n >= 1, `${r[1]} has paintings`);
-      const mine = files.filter((f) => f.startsWith(`${stem}_`) && /^\d+\.jpg$/.test(f.slice(stem.length + 1)));
+      const mine = files.filter(
+        (f) => f.startsWith(`${stem}_`) && /^\d+\.jpg$/.test(f.slice(stem.length + 1)),
+      );
       const numbers = mine.map((f) => Number(f.slice(stem.length + 1, -4))).sort((x, y) => x - y);
-      assert.deepEqual(numbers, Array.from({ length: n }, (_, i) => i + 1), r[1]);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: n }, (_, i) => i + 1),
+        r[1],
+      );
       total += n;
     }
     assert.equal(total, files.length, 'every image belongs to an artist of the CSV');
