@@ -31,37 +31,31 @@ const init = workerData as Init;
 const store = FeatureStore.open(init.dir);
 const d = store.dims;
 
-/** Calls fn on blocks of at least blockRows consecutive rows (several chunks glued together). */
+let maxChunkRows = 0;
+store.forEachChunkEntry((rows, i) => {
+  if (i >= init.firstChunk && i < init.endChunk) maxChunkRows = Math.max(maxChunkRows, rows);
+});
+/** One buffer for every block of every pass: fresh multi-GB allocations per pass cost page faults. */
+const block = new Float32Array((init.blockRows + maxChunkRows) * d);
+
+/** Calls fn on blocks of at least blockRows consecutive rows (several chunks read into one buffer). */
 function forEachBlock(
   verify: boolean,
   fn: (rowOffset: number, rows: number, data: Float32Array) => void,
 ): void {
-  let parts: { rowOffset: number; rows: number; data: Float32Array }[] = [];
+  let rowOffset = 0;
+  store.forEachChunkEntry((rows, i) => {
+    if (i < init.firstChunk) rowOffset += rows;
+  });
   let rows = 0;
-  const emit = (): void => {
-    if (rows === 0) return;
-    const first = parts[0] as { rowOffset: number };
-    let data: Float32Array;
-    if (parts.length === 1) data = (parts[0] as { data: Float32Array }).data;
-    else {
-      data = new Float32Array(rows * d);
-      let o = 0;
-      for (const p of parts) {
-        data.set(p.data, o);
-        o += p.data.length;
-      }
-    }
-    fn(first.rowOffset, rows, data);
-    parts = [];
-    rows = 0;
-  };
   for (let i = init.firstChunk; i < init.endChunk; i++) {
-    const c = store.readChunk(i, { verify });
-    parts.push(c);
-    rows += c.rows;
-    if (rows >= init.blockRows) emit();
+    rows += store.readChunkInto(i, block, rows, { verify });
+    if (rows >= init.blockRows || i === init.endChunk - 1) {
+      fn(rowOffset, rows, block.subarray(0, rows * d));
+      rowOffset += rows;
+      rows = 0;
+    }
   }
-  emit();
 }
 
 async function main(): Promise<void> {

@@ -229,6 +229,67 @@ export class FeatureStore {
     return { index: i, rowOffset, ids: entry.ids, rows: entry.rows, data };
   }
 
+  /**
+   * Reads chunk `i` straight into `target` starting at row `atRow` (no intermediate buffers: a
+   * streaming reader reuses one block buffer for every pass). Same checks as `readChunk`.
+   * Returns the number of rows read.
+   */
+  readChunkInto(i: number, target: Float32Array, atRow: number, options: ReadOptions = {}): number {
+    check(
+      Number.isInteger(i) && i >= 0 && i < this.chunkCount,
+      'chunk',
+      `expected 0..${this.chunkCount - 1}, got ${i}`,
+    );
+    const entry = this.idx.chunks[i] as ChunkEntry;
+    const file = path.join(this.dir, entry.file);
+    check(
+      (atRow + entry.rows) * this.dims <= target.length,
+      'target',
+      `too small for chunk ${i} at row ${atRow}`,
+    );
+    const bytes = new Uint8Array(
+      target.buffer,
+      target.byteOffset + atRow * this.dims * 4,
+      entry.rows * this.dims * 4,
+    );
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      throw new ArtstyleError(
+        'missing-file',
+        `chunk ${i} of ${this.dir}: cannot read ${file}: ${(e as Error).message}`,
+        file,
+        { cause: e },
+      );
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size !== entry.bytes || entry.bytes !== bytes.length)
+        throw new ArtstyleError(
+          'corrupt-file',
+          `${file} has ${size} bytes; the index expects ${entry.bytes} (${entry.rows} rows x ${this.dims} float32)`,
+          file,
+        );
+      let got = 0;
+      while (got < bytes.length) {
+        const n = fs.readSync(fd, bytes, got, bytes.length - got, got);
+        if (n === 0)
+          throw new ArtstyleError('corrupt-file', `${file} ended after ${got} bytes`, file);
+        got += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (options.verify !== false && sha256(bytes) !== entry.sha256)
+      throw new ArtstyleError(
+        'corrupt-file',
+        `${file} does not match its SHA-256 in ${this.indexPath}: the chunk was changed or comes from another store`,
+        file,
+      );
+    return entry.rows;
+  }
+
   /** Calls `fn(rows, index)` for each chunk's entry in the index, without reading the chunk. */
   forEachChunkEntry(fn: (rows: number, index: number) => void): void {
     this.idx.chunks.forEach((c, i) => fn(c.rows, i));

@@ -110,3 +110,24 @@ test('bad appends and foreign indexes are refused', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('readChunkInto fills a caller buffer at a row offset and checks the chunk', () => {
+  const dir = tmp();
+  try {
+    const s = FeatureStore.create(dir, 2);
+    s.append(['a', 'b'], new Float32Array([1, 2, 3, 4]));
+    s.append(['c'], new Float32Array([5, 6]));
+    const buf = new Float32Array(8).fill(-1);
+    assert.equal(s.readChunkInto(1, buf, 0), 1);
+    assert.equal(s.readChunkInto(0, buf, 1), 2);
+    assert.deepEqual([...buf], [5, 6, 1, 2, 3, 4, -1, -1]);
+    assert.throws(() => s.readChunkInto(0, buf, 3), /target: too small for chunk 0 at row 3/);
+    const f1 = path.join(dir, 'chunk-000001.f32');
+    fs.writeFileSync(f1, Buffer.from(new Float32Array([5, 7]).buffer));
+    assert.throws(() => s.readChunkInto(1, buf, 0), /chunk-000001\.f32 does not match its SHA-256/);
+    fs.writeFileSync(f1, Buffer.alloc(4));
+    assert.throws(() => s.readChunkInto(1, buf, 0, { verify: false }), /has 4 bytes/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
