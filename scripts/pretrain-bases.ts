@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../lib/backend/select';
 import { generateSourceTask } from '../lib/data/synth';
-import { preprocessInput, type BackboneKind } from '../lib/models';
+import { preprocessInput, recalibrateBatchNorm, type BackboneKind } from '../lib/models';
 import { fileSystemHandler } from '../lib/models/fs-handler';
 import { buildBase, bundledBaseDir, type BundledBaseInfo } from '../lib/pipeline/bases';
 import { writeJsonAtomic } from '../lib/util/fs';
@@ -105,6 +105,18 @@ async function trainBase(
     }
     bar.end();
   }
+  // A few hundred steps leave BN's moving statistics far from the batch statistics the weights were
+  // trained with; re-estimate them exactly over the training images before anything is measured.
+  async function* trainingInputs(): AsyncGenerator<tf.Tensor> {
+    for (let s = 0; s < nTrain; s += 64) {
+      const { xs, ys } = batchOf(Array.from({ length: Math.min(64, nTrain - s) }, (_, i) => s + i));
+      ys.dispose();
+      yield xs;
+      xs.dispose();
+    }
+  }
+  const layers = await recalibrateBatchNorm(model, trainingInputs());
+  console.log(`${kind}: recalibrated ${layers} batch-norm layers over ${nTrain} training images`);
   const trainAcc = evaluate(0, Math.min(nTrain, 600));
   const valAcc = evaluate(nTrain, o.count);
   console.log(

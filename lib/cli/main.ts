@@ -1,9 +1,26 @@
 #!/usr/bin/env node
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as fs from 'node:fs';
 import { selectBackend } from '../backend/select';
+import { countsTable } from '../data/countsTable';
 import { executeNotebook, listNotebooks, notebookErrors } from '../notebooks/run';
+import {
+  buildReport,
+  closeBrowser,
+  explainedVarianceFigure,
+  exportFigures,
+  modelComparisonFigure,
+  projection2dFigure,
+  trainingCurvesFigure,
+  type Figure,
+} from '../plots';
+import { ensureData } from '../pipeline/data';
+import { pct, textTable } from '../pipeline/notebook';
 import { ENV_KEYS, projectRoot, resolveParams, RunParams, stepDir } from '../pipeline/params';
+import * as study1 from '../pipeline/study1';
+import * as study2 from '../pipeline/study2';
+import * as views from '../pipeline/views1';
 import { ArtstyleError, errorMessage } from '../util/errors';
 
 /**
@@ -54,7 +71,264 @@ async function runAllNotebooks(params: RunParams, only: string[]): Promise<void>
   console.log(`[all] ${chosen.length} notebooks in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
 }
 
+/** Writes figures as PNG and SVG into the run's figures/ folder (what the notebooks show). */
+async function saveFigures(
+  params: RunParams,
+  figures: { name: string; figure: Figure }[],
+): Promise<void> {
+  const dir = stepDir(params, 'figures');
+  const jobs = figures.flatMap(({ name, figure }) =>
+    (['png', 'svg'] as const).map((format) => ({
+      figure,
+      file: path.join(dir, `${name}.${format}`),
+      options: { format, scale: format === 'png' ? 2 : undefined },
+    })),
+  );
+  try {
+    await exportFigures(jobs);
+  } finally {
+    await closeBrowser();
+  }
+  console.log(`figures: ${figures.map((f) => f.name).join(', ')} -> ${dir}`);
+}
+
+function requireCompleted(result: { status: string; message?: string }, what: string): void {
+  if (result.status !== 'completed')
+    throw new ArtstyleError(
+      'interrupted',
+      `${what} stopped: ${result.message ?? 'run the same command again to resume'}`,
+      what,
+    );
+}
+
+async function prepareCommand(params: RunParams): Promise<void> {
+  await selectBackend();
+  console.log((await ensureData(params)).detail);
+  const config = study1.studyConfig(params);
+  const prepared = await study1.prepareSculptures(params, config);
+  console.log(
+    textTable(countsTable(prepared.manifest).rows as unknown as Record<string, string | number>[], {
+      caption: 'Images per style and split',
+    }),
+  );
+  if (prepared.folder.skipped.length)
+    console.log(
+      textTable(
+        prepared.folder.skipped.map((f) => ({ file: f.path, reason: f.reason })),
+        { caption: `\n${prepared.folder.skipped.length} skipped files` },
+      ),
+    );
+  console.log(`manifest: ${prepared.manifestFile}`);
+  console.log(study2.paintingsOverview(params).summary);
+  await saveFigures(params, [
+    { name: 'images-per-style', figure: views.countsFigure(prepared.manifest) },
+    {
+      name: 'samples-per-style',
+      figure: await views.samplesFigure(prepared.manifest, prepared.cacheDir, config, params.seed),
+    },
+    {
+      name: 'augmentation',
+      figure: await views.augmentationFigure(
+        prepared.manifest,
+        prepared.cacheDir,
+        config,
+        params.seed,
+      ),
+    },
+  ]);
+}
+
+async function pretrainCommand(params: RunParams): Promise<void> {
+  await selectBackend();
+  const config = study1.studyConfig(params);
+  const sources = study1.sculptureSources(params, config);
+  const result = await study1.pretrainStep(params, config, sources);
+  requireCompleted(result, 'pretraining');
+  console.log(
+    textTable(result.history as unknown as Record<string, number>[], {
+      caption: 'Pretraining history',
+    }),
+  );
+  await saveFigures(params, [
+    {
+      name: 'pretraining-curves',
+      figure: trainingCurvesFigure(result.history, {
+        title: 'Pretraining (base frozen): accuracy and loss',
+      }),
+    },
+  ]);
+}
+
+async function sweepCommand(params: RunParams): Promise<void> {
+  await selectBackend();
+  const config = study1.studyConfig(params);
+  const sources = study1.sculptureSources(params, config);
+  const sweep = await study1.sweepStep(params, config, sources);
+  requireCompleted(sweep, 'the block sweep');
+  const sel = sweep.selection;
+  if (!sel)
+    throw new ArtstyleError('no-selection', 'the sweep finished without a selection', 'sweep');
+  console.log(sel.text);
+  const test = await study1.evaluateOnTest(
+    params,
+    config,
+    sources,
+    path.join(stepDir(params, 'sweep'), `block${sel.best.blocks}`),
+  );
+  console.log(
+    `block${sel.best.blocks} on test: accuracy ${pct(test.report.accuracy)}, balanced accuracy ${pct(test.report.balancedAccuracy)}, macro-F1 ${test.report.macroF1.toFixed(3)}`,
+  );
+  console.log(
+    textTable(
+      test.report.perClass.map((c) => ({
+        style: c.className,
+        accuracy: pct(c.accuracy),
+        images: c.support,
+      })),
+      { caption: 'Test accuracy per style' },
+    ),
+  );
+  const runs = study1.sweepHistories(params, config);
+  await saveFigures(params, [
+    { name: 'sweep-val-accuracy', figure: views.sweepFigure(runs, 'val_accuracy') },
+    { name: 'sweep-val-loss', figure: views.sweepFigure(runs, 'val_loss') },
+    {
+      name: 'test-confusion',
+      figure: views.testConfusionFigure(
+        test,
+        `Normalized confusion matrix, block${sel.best.blocks} on test`,
+      ),
+    },
+    {
+      name: 'most-wrong',
+      figure: await views.mostWrongFigure(
+        test,
+        sources.manifest,
+        path.join(stepDir(params, 'prepare'), 'cache'),
+        config,
+      ),
+    },
+  ]);
+}
+
+async function weightsCommand(params: RunParams): Promise<void> {
+  await selectBackend();
+  const config = study1.studyConfig(params);
+  const sources = study1.sculptureSources(params, config);
+  const cmp = await study1.classWeightsStep(params, config, sources);
+  console.log(
+    textTable(views.weightedComparisonRows(cmp.rows), {
+      caption: `Test accuracy per style, block${cmp.blocks}`,
+    }),
+  );
+  for (const [name, e] of [
+    ['non-weighted', cmp.unweighted],
+    ['weighted', cmp.weighted],
+  ] as const) {
+    console.log(
+      `${name}: accuracy ${pct(e.report.accuracy)}, balanced accuracy ${pct(e.report.balancedAccuracy)}, macro-F1 ${e.report.macroF1.toFixed(3)}`,
+    );
+  }
+  await saveFigures(params, [
+    { name: 'weighted-per-style', figure: views.weightedComparisonFigure(cmp.rows) },
+    {
+      name: 'weighted-confusion',
+      figure: views.weightedConfusionFigure(cmp.unweighted, cmp.weighted),
+    },
+  ]);
+}
+
+async function featuresCommand(params: RunParams): Promise<void> {
+  await selectBackend();
+  console.log((await ensureData(params)).detail);
+  const config = study2.metadataConfig(params);
+  const overview = study2.paintingsOverview(params);
+  const features = await study2.extractPaintingFeatures(params, config, overview);
+  const reduced = await study2.reduceFeatures(params, config, features.store);
+  const data = study2.genreData(overview, reduced);
+  const figures: { name: string; figure: Figure }[] = [
+    {
+      name: 'pca-explained-variance',
+      figure: explainedVarianceFigure(reduced.explainedVarianceRatio, {
+        title: 'PCA: explained variance ratio per component',
+      }),
+    },
+  ];
+  const projection = study2.projectionPoints(data);
+  figures.push({
+    name: 'pca-projection',
+    figure: projection2dFigure(projection.points, projection.labels, {
+      title: 'Paintings on the first two principal components, by (first) genre',
+      axisTitles: ['PC 1', 'PC 2'],
+    }),
+  });
+  for (const kind of ['painting', 'artist'] as const) {
+    const result = study2.trainGenreModels(
+      data,
+      study2.makeSplit(data, kind, config, params.seed),
+      kind,
+      config,
+      params.seed,
+    );
+    console.log(`results: ${study2.saveGenreResults(params, result)}`);
+    if (kind === 'painting')
+      figures.push({
+        name: 'model-comparison',
+        figure: modelComparisonFigure(study2.comparisonRows(result), undefined, {
+          title: "SNN, BNN and Adam (split by painting), with the seed's accuracies",
+        }),
+      });
+  }
+  await saveFigures(params, figures);
+}
+
+async function reportCommand(params: RunParams): Promise<void> {
+  const dir = stepDir(params, 'notebooks');
+  const executed = fs.existsSync(dir) ? listNotebooks(dir) : [];
+  if (!executed.length)
+    throw new ArtstyleError(
+      'missing-step-output',
+      `no executed notebooks in ${dir}: run \`artstyle all\` (or npm start) first`,
+      dir,
+    );
+  const out = stepDir(params, 'reports');
+  const result = await buildReport({ notebooks: executed, outDir: out });
+  console.log(
+    `[report] ${result.figures} figures from ${executed.length} notebooks -> ${path.join(out, 'index.html')}`,
+  );
+}
+
 const COMMANDS: Record<string, Command> = {
+  data: {
+    summary: 'generate the bundled data of the profile if it is missing',
+    async run(params) {
+      console.log((await ensureData(params)).detail);
+    },
+  },
+  prepare: {
+    summary: 'notebook 01: scan, resize, split the sculptures; check the paintings',
+    run: prepareCommand,
+  },
+  pretrain: {
+    summary: 'notebook 02: train the new head on the frozen Xception base',
+    run: pretrainCommand,
+  },
+  sweep: {
+    summary: 'notebook 03: fine-tune for each frozen-block count, choose, evaluate on test',
+    run: sweepCommand,
+  },
+  weights: {
+    summary: 'notebook 04: train again with balanced class weights and compare per style',
+    run: weightsCommand,
+  },
+  features: {
+    summary: 'notebook 05: ResNet50 features, PCA, and the three genre networks',
+    run: featuresCommand,
+  },
+  report: {
+    summary: 'export every figure of the executed notebooks into reports/ with an index page',
+    run: reportCommand,
+  },
   backend: {
     summary: 'show which TensorFlow.js backend this machine gets, and why',
     async run() {
@@ -65,8 +339,13 @@ const COMMANDS: Record<string, Command> = {
     summary:
       'execute every notebook in order with Jupyter (or those named after it), then write the report',
     async run(params, rest) {
+      console.log((await ensureData(params)).detail);
       await runAllNotebooks(params, rest);
+      await reportCommand(params);
       console.log(`[all] executed notebooks (.ipynb and .html): ${stepDir(params, 'notebooks')}`);
+      console.log(
+        `[all] figures and report: ${path.join(stepDir(params, 'reports'), 'index.html')}`,
+      );
     },
   },
 };
@@ -80,10 +359,10 @@ ${Object.entries(COMMANDS)
 
 options (the same parameters as each notebook's parameters cell; environment variables in brackets):
   --profile smoke|teaching|full   [${ENV_KEYS.profile}]      default teaching
-  --sculptures DIR                [${ENV_KEYS.sculpturesDir}]  one folder per style; default data/generated/sculptures
-  --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/paintings
+  --sculptures DIR                [${ENV_KEYS.sculpturesDir}]  one folder per style; default data/generated/<profile>/sculptures
+  --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/<profile>/paintings
   --seed N                        [${ENV_KEYS.seed}]         default 42
-  --out DIR                       [${ENV_KEYS.outDir}]          default runs/main
+  --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -24,3 +24,4 @@ export {
   kerasWeightsPath,
 } from './weight-files';
 export type { DownloadOptions, FetchLike, KerasWeightFile } from './weight-files';
+export { recalibrateBatchNorm } from './recalibrate';

@@ -106,8 +106,16 @@ interface NotebookJson {
 }
 
 /**
+ * A line of a cell's stderr that means the cell failed. tslab answers "ok" to Jupyter even when a
+ * cell throws or does not compile, and only prints the error (Node's uncaught-error format, or
+ * TypeScript diagnostics as `line:col - message`), so stderr is where failures show.
+ */
+const STDERR_FAILURE = /^(?:[A-Z][A-Za-z]*Error\b.*|\d+:\d+ - .*)$/m;
+
+/**
  * The failed cells of an executed notebook (empty when every cell ran cleanly), each with its error
- * message: the error output's name and value, or (tslab) what the cell printed to stderr.
+ * message: an error output's name and value, or the error tslab printed to the cell's stderr.
+ * Warnings on stderr do not count.
  */
 export function notebookErrors(executed: string): { cell: string; error: string }[] {
   const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as NotebookJson;
@@ -116,15 +124,18 @@ export function notebookErrors(executed: string): { cell: string; error: string 
   nb.cells.forEach((cell, i) => {
     const outputs = cell.outputs ?? [];
     const failed = outputs.find((o) => o.output_type === 'error');
-    if (!failed) return;
     const stderr = outputs
       .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
       .map((o) => join(o.text))
-      .join('')
-      .trim();
-    const reported = `${failed.ename ?? ''}${failed.evalue ? `: ${failed.evalue}` : ''}`.replace(/^<Error>:?\s*$/, '');
-    const message = reported || stderr.split('\n').filter((l) => !/^\s+at /.test(l)).slice(0, 12).join('\n') || 'unknown error';
-    errors.push({ cell: cell.id ?? String(i), error: message });
+      .join('');
+    const printed = stderr
+      .split('\n')
+      .filter((l) => STDERR_FAILURE.test(l))
+      .slice(0, 8)
+      .join('\n');
+    if (!failed && !printed) return;
+    const reported = failed ? `${failed.ename ?? ''}${failed.evalue ? `: ${failed.evalue}` : ''}`.replace(/^<Error>:?\s*$/, '') : '';
+    errors.push({ cell: cell.id ?? String(i), error: printed || reported || 'unknown error' });
   });
   return errors;
 }

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig, type StudyConfig } from '../config/profiles';
 import { imageBatchSource, type BatchSource } from '../data/batches';
 import { loadManifest, type Manifest } from '../data/manifest';
+import { splitCounts, SPLIT_NAMES } from '../data/split';
 import { prepareImageDataset, type PreparedImageDataset } from '../data/prepareImageDataset';
 import {
   classificationReport,
@@ -50,15 +51,24 @@ function manifestFileOf(params: RunParams): string {
 
 /**
  * Keeps at most `max` images of each class (a seeded choice), so that the teaching profile can run
- * on a large real data set; each kept image keeps the split it was given.
+ * on a large real data set. Each split keeps its share of the `max` by the split's rounding rule
+ * (splitCounts), so a capped class still has images in validation and test.
  */
 export function limitPerClass(manifest: Manifest, max: number | null, seed: number): Manifest {
   if (max === null) return manifest;
   const rng = new Rng(seed).fork('limit-per-class');
   const keep = new Set<string>();
   for (const cls of manifest.classNames) {
-    const items = manifest.items.filter((it) => it.class === cls).map((it) => it.path);
-    for (const p of rng.shuffle(items).slice(0, max)) keep.add(p);
+    const items = manifest.items.filter((it) => it.class === cls);
+    if (items.length <= max) {
+      for (const it of items) keep.add(it.path);
+      continue;
+    }
+    const quota = splitCounts(max, manifest.fractions);
+    for (const split of SPLIT_NAMES) {
+      const inSplit = items.filter((it) => it.split === split).map((it) => it.path);
+      for (const p of rng.shuffle(inSplit).slice(0, Math.max(1, quota[split]))) keep.add(p);
+    }
   }
   return { ...manifest, items: manifest.items.filter((it) => keep.has(it.path)) };
 }
