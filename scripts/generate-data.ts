@@ -1,7 +1,7 @@
 /**
  * `npm run data`: generates the bundled synthetic data sets (sculpture styles and paintings with
  * artists.csv) deterministically from a seed. Options: --seed <int> (42), --size
- * smoke|teaching|full (teaching), --out <dir> (data/generated). Does nothing when the output
+ * smoke|teaching|full (teaching), --out <dir> (data/generated/<size>). Does nothing when the output
  * already holds the same seed, size and generator version.
  */
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seed: 42, size: 'teaching', out: 'data/generated' };
+  const args: Args = { seed: 42, size: 'teaching', out: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const [flag, inline] = a.includes('=')
@@ -51,7 +51,7 @@ function parseArgs(argv: string[]): Args {
       args.out = value();
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(
-        'usage: npm run data -- [--seed 42] [--size smoke|teaching|full] [--out data/generated]\n',
+        'usage: npm run data -- [--seed 42] [--size smoke|teaching|full] [--out data/generated/<size>]\n',
       );
       process.exit(0);
     } else {
@@ -64,7 +64,8 @@ function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const out = path.resolve(args.out);
+  // The default is where the notebooks and the CLI look for the profile of the same name.
+  const out = path.resolve(args.out || path.join('data', 'generated', args.size));
   const { sculptures, paintings } = await generateAll({
     outDir: out,
     seed: args.seed,

@@ -190,7 +190,15 @@ const PAINTERS: Record<Manner, Painter> = {
   impressionist(img, rng, q, p) {
     landscape(img, rng, q, p([0.55, 0.7, 0.9]), p([0.45, 0.65, 0.35]));
     if (rng.uniform() < 0.5) {
-      figure(img, rng, img.width * rng.range(0.3, 0.7), img.height * 0.35, img.height * 0.5, [0.9, 0.75, 0.65], p([0.9, 0.85, 0.9]));
+      figure(
+        img,
+        rng,
+        img.width * rng.range(0.3, 0.7),
+        img.height * 0.35,
+        img.height * 0.5,
+        [0.9, 0.75, 0.65],
+        p([0.9, 0.85, 0.9]),
+      );
     }
     const n = Math.round((img.width * img.height) / (10 * q.strokeScale));
     dabs(img, rng, n, 4 * q.strokeScale, 2, q.strokeAngle, 0.6, 0.18);
@@ -198,11 +206,25 @@ const PAINTERS: Record<Manner, Painter> = {
   swirling(img, rng, q, p) {
     landscape(img, rng, q, p([0.2, 0.35, 0.75]), p([0.75, 0.65, 0.2]));
     if (rng.uniform() < 0.6) {
-      img.ellipse(img.width * rng.range(0.2, 0.8), img.height * rng.range(0.1, 0.3), img.width * 0.08, img.width * 0.08, 0, [0.95, 0.85, 0.3]);
+      img.ellipse(
+        img.width * rng.range(0.2, 0.8),
+        img.height * rng.range(0.1, 0.3),
+        img.width * 0.08,
+        img.width * 0.08,
+        0,
+        [0.95, 0.85, 0.3],
+      );
     }
     if (rng.uniform() < 0.4) {
       const x = img.width * rng.range(0.2, 0.8);
-      img.polygon([[x - 4, img.height], [x + 4, img.height], [x, img.height * 0.25]], [0.1, 0.25, 0.12]);
+      img.polygon(
+        [
+          [x - 4, img.height],
+          [x + 4, img.height],
+          [x, img.height * 0.25],
+        ],
+        [0.1, 0.25, 0.12],
+      );
     }
     const flow = valueNoise(rng, img.width, img.height, img.width / 4, 2);
     const n = Math.round((img.width * img.height) / (14 * q.strokeScale));
@@ -211,7 +233,15 @@ const PAINTERS: Record<Manner, Painter> = {
   },
   pointillist(img, rng, q, p) {
     landscape(img, rng, q, p([0.6, 0.75, 0.9]), p([0.4, 0.6, 0.3]));
-    figure(img, rng, img.width * rng.range(0.2, 0.8), img.height * 0.3, img.height * 0.55, p([0.3, 0.25, 0.3]), p([0.25, 0.2, 0.35]));
+    figure(
+      img,
+      rng,
+      img.width * rng.range(0.2, 0.8),
+      img.height * 0.3,
+      img.height * 0.55,
+      p([0.3, 0.25, 0.3]),
+      p([0.25, 0.2, 0.35]),
+    );
     const n = Math.round((img.width * img.height) / 5);
     for (let k = 0; k < n; k++) {
       const x = rng.uniform() * img.width;
@@ -225,8 +255,26 @@ const PAINTERS: Record<Manner, Painter> = {
     img.gradient(bg, p(hsv(rng.uniform(), 0.7, 0.4)), rng.range(0, Math.PI));
     const cx = img.width * rng.range(0.35, 0.65);
     const elong = q.own === 'expressionist' ? 1.6 : rng.range(1, 1.3);
-    figure(img, rng, cx, img.height * 0.12, img.height * 0.95, p([0.85, 0.6, 0.45]), p(hsv(rng.uniform(), 0.7, 0.35)), elong);
-    dabs(img, rng, Math.round((img.width * img.height) / 30), 8 * q.strokeScale, 2.5, q.strokeAngle, 1.2, 0.2);
+    figure(
+      img,
+      rng,
+      cx,
+      img.height * 0.12,
+      img.height * 0.95,
+      p([0.85, 0.6, 0.45]),
+      p(hsv(rng.uniform(), 0.7, 0.35)),
+      elong,
+    );
+    dabs(
+      img,
+      rng,
+      Math.round((img.width * img.height) / 30),
+      8 * q.strokeScale,
+      2.5,
+      q.strokeAngle,
+      1.2,
+      0.2,
+    );
     outlines(img, rng, 0.5);
   },
   abstract(img, rng, _q, p) {
@@ -239,8 +287,25 @@ const PAINTERS: Record<Manner, Painter> = {
       const s = rng.range(0.03, 0.2) * img.width;
       const kind = rng.int(3);
       if (kind === 0) img.ellipse(x, y, s, s, 0, c, 0.85);
-      else if (kind === 1) img.stroke(x, y, x + rng.normal() * s * 3, y + rng.normal() * s * 3, rng.range(1, 3), [0.05, 0.05, 0.05]);
-      else img.polygon([[x, y], [x + s * 2, y + rng.normal() * s], [x + rng.normal() * s, y + s * 2]], c, 0.85);
+      else if (kind === 1)
+        img.stroke(
+          x,
+          y,
+          x + rng.normal() * s * 3,
+          y + rng.normal() * s * 3,
+          rng.range(1, 3),
+          [0.05, 0.05, 0.05],
+        );
+      else
+        img.polygon(
+          [
+            [x, y],
+            [x + s * 2, y + rng.normal() * s],
+            [x + rng.normal() * s, y + s * 2],
+          ],
+          c,
+          0.85,
+        );
     }
   },
   cubist(img, rng, _q, p) {
@@ -254,7 +319,10 @@ const PAINTERS: Record<Manner, Painter> = {
       const m = 3 + rng.int(3);
       for (let j = 0; j < m; j++) {
         const a = (j / m) * Math.PI * 2 + rng.normal() * 0.3;
-        pts.push([x + Math.cos(a) * s * rng.range(0.5, 1), y + Math.sin(a) * s * rng.range(0.5, 1)]);
+        pts.push([
+          x + Math.cos(a) * s * rng.range(0.5, 1),
+          y + Math.sin(a) * s * rng.range(0.5, 1),
+        ]);
       }
       const shade = rng.range(0.5, 1.2);
       const base = p([0.6, 0.52, 0.4]);
@@ -274,12 +342,37 @@ const PAINTERS: Record<Manner, Painter> = {
       const y = hy + rng.range(-0.3, 0.3) * img.height;
       const s = rng.range(0.05, 0.18) * img.width;
       img.ellipse(x + s * 1.5, y + s * 0.9, s * 1.8, s * 0.25, 0, [0.15, 0.12, 0.1], 0.5);
-      if (rng.uniform() < 0.5) img.ellipse(x, y, s, s * rng.range(0.6, 1.6), rng.uniform(), p(hsv(rng.uniform(), 0.4, 0.8)));
-      else img.polygon([[x - s, y + s], [x + s, y + s], [x + s * 0.6, y - s * 1.5], [x - s * 0.6, y - s * 1.5]], p([0.15, 0.15, 0.2]));
+      if (rng.uniform() < 0.5)
+        img.ellipse(
+          x,
+          y,
+          s,
+          s * rng.range(0.6, 1.6),
+          rng.uniform(),
+          p(hsv(rng.uniform(), 0.4, 0.8)),
+        );
+      else
+        img.polygon(
+          [
+            [x - s, y + s],
+            [x + s, y + s],
+            [x + s * 0.6, y - s * 1.5],
+            [x - s * 0.6, y - s * 1.5],
+          ],
+          p([0.15, 0.15, 0.2]),
+        );
     }
     if (rng.uniform() < 0.5) {
       for (let k = 0; k < 5; k++) {
-        img.ellipse(rng.uniform() * img.width, rng.uniform() * hy * 0.8, img.width * 0.08, img.width * 0.04, 0, [0.97, 0.97, 0.97], 0.8);
+        img.ellipse(
+          rng.uniform() * img.width,
+          rng.uniform() * hy * 0.8,
+          img.width * 0.08,
+          img.width * 0.04,
+          0,
+          [0.97, 0.97, 0.97],
+          0.8,
+        );
       }
     }
   },
@@ -287,16 +380,40 @@ const PAINTERS: Record<Manner, Painter> = {
     const hy = landscape(img, rng, q, p([0.6, 0.62, 0.6]), p([0.35, 0.32, 0.22]));
     const n = 1 + rng.int(3);
     for (let k = 0; k < n; k++) {
-      figure(img, rng, img.width * rng.range(0.15, 0.85), hy - img.height * 0.25, img.height * rng.range(0.3, 0.5), [0.75, 0.58, 0.45], p([0.25, 0.22, 0.18]));
+      figure(
+        img,
+        rng,
+        img.width * rng.range(0.15, 0.85),
+        hy - img.height * 0.25,
+        img.height * rng.range(0.3, 0.5),
+        [0.75, 0.58, 0.45],
+        p([0.25, 0.22, 0.18]),
+      );
     }
-    dabs(img, rng, Math.round((img.width * img.height) / 40), 5 * q.strokeScale, 3, q.strokeAngle, 0.8, 0.05);
+    dabs(
+      img,
+      rng,
+      Math.round((img.width * img.height) / 40),
+      5 * q.strokeScale,
+      3,
+      q.strokeAngle,
+      0.8,
+      0.05,
+    );
   },
   icon(img, rng, _q, p) {
     img.fill(p([0.78, 0.6, 0.22]));
     img.addField(valueNoise(rng, img.width, img.height, 6, 2), 0.06);
     const cx = img.width / 2 + rng.normal() * img.width * 0.05;
     const top = img.height * 0.12;
-    img.ellipse(cx, top + img.height * 0.08, img.width * 0.16, img.width * 0.16, 0, [0.92, 0.76, 0.3]);
+    img.ellipse(
+      cx,
+      top + img.height * 0.08,
+      img.width * 0.16,
+      img.width * 0.16,
+      0,
+      [0.92, 0.76, 0.3],
+    );
     figure(img, rng, cx, top, img.height * 0.85, [0.7, 0.5, 0.35], p([0.3, 0.15, 0.2]), 1.2);
     outlines(img, rng, 0.6);
     img.stroke(2, 2, img.width - 2, 2, 3, [0.4, 0.1, 0.08]);
@@ -308,12 +425,22 @@ const PAINTERS: Record<Manner, Painter> = {
     for (let y = 0; y < img.height; y += s) {
       for (let x = 0; x < img.width; x += s) {
         if (rng.uniform() < 0.55) {
-          const c = rng.uniform() < 0.6 ? [0.85, 0.7, 0.3] as Rgb : p(hsv(rng.uniform(), 0.5, 0.7));
+          const c =
+            rng.uniform() < 0.6 ? ([0.85, 0.7, 0.3] as Rgb) : p(hsv(rng.uniform(), 0.5, 0.7));
           img.ellipse(x + s / 2, y + s / 2, s * 0.4, s * 0.4, 0, c, 0.8);
         }
       }
     }
-    figure(img, rng, img.width * rng.range(0.35, 0.65), img.height * 0.1, img.height * 0.9, [0.92, 0.8, 0.7], p([0.8, 0.65, 0.3]), 1.3);
+    figure(
+      img,
+      rng,
+      img.width * rng.range(0.35, 0.65),
+      img.height * 0.1,
+      img.height * 0.9,
+      [0.92, 0.8, 0.7],
+      p([0.8, 0.65, 0.3]),
+      1.3,
+    );
     const spirals = 3 + rng.int(5);
     for (let k = 0; k < spirals; k++) {
       const x = rng.uniform() * img.width;
@@ -327,14 +454,30 @@ const PAINTERS: Record<Manner, Painter> = {
   northern(img, rng, q, p) {
     if (rng.uniform() < q.portraitBias) {
       img.fill(p([0.1, 0.12, 0.1]));
-      figure(img, rng, img.width / 2, img.height * 0.15, img.height * 1.1, [0.85, 0.7, 0.58], p([0.2, 0.15, 0.12]));
+      figure(
+        img,
+        rng,
+        img.width / 2,
+        img.height * 0.15,
+        img.height * 1.1,
+        [0.85, 0.7, 0.58],
+        p([0.2, 0.15, 0.12]),
+      );
     } else {
       const hy = landscape(img, rng, q, p([0.65, 0.75, 0.8]), p([0.3, 0.38, 0.22]));
       const n = 15 + rng.int(30);
       for (let k = 0; k < n; k++) {
         const y = hy + rng.uniform() * (img.height - hy);
         const s = 2 + ((y - hy) / img.height) * 10;
-        figure(img, rng, rng.uniform() * img.width, y - s * 2, s * 3, [0.85, 0.7, 0.6], p(hsv(rng.uniform(), 0.6, 0.6)));
+        figure(
+          img,
+          rng,
+          rng.uniform() * img.width,
+          y - s * 2,
+          s * 3,
+          [0.85, 0.7, 0.6],
+          p(hsv(rng.uniform(), 0.6, 0.6)),
+        );
       }
     }
     img.grain(rng, 0.02);
@@ -343,11 +486,28 @@ const PAINTERS: Record<Manner, Painter> = {
     img.fill(p([0.08, 0.06, 0.04]));
     const n = 1 + rng.int(3);
     for (let k = 0; k < n; k++) {
-      figure(img, rng, img.width * rng.range(0.25, 0.75), img.height * rng.range(0.1, 0.3), img.height * 0.8, [0.85, 0.65, 0.45], p(hsv(rng.range(0, 0.1), 0.7, 0.5)));
+      figure(
+        img,
+        rng,
+        img.width * rng.range(0.25, 0.75),
+        img.height * rng.range(0.1, 0.3),
+        img.height * 0.8,
+        [0.85, 0.65, 0.45],
+        p(hsv(rng.range(0, 0.1), 0.7, 0.5)),
+      );
     }
     img.vignette(-0.2 - rng.uniform() * 0.3, rng.range(0.3, 0.7), rng.range(0.2, 0.5));
     img.vignette(1.4, rng.range(0.3, 0.7), rng.range(0.3, 0.5));
-    dabs(img, rng, Math.round((img.width * img.height) / 60), 4 * q.strokeScale, 2, q.strokeAngle, 1, 0.03);
+    dabs(
+      img,
+      rng,
+      Math.round((img.width * img.height) / 60),
+      4 * q.strokeScale,
+      2,
+      q.strokeAngle,
+      1,
+      0.03,
+    );
   },
   renaissance(img, rng, q, p) {
     const hy = landscape(img, rng, q, p([0.5, 0.65, 0.85]), p([0.5, 0.45, 0.35]));
@@ -356,11 +516,35 @@ const PAINTERS: Record<Manner, Painter> = {
       img.stroke(vx, hy, vx + k * img.width * 0.25, img.height, 1, [0.3, 0.25, 0.2], 0.6);
     }
     const colW = img.width * 0.08;
-    img.polygon([[0, 0], [colW, 0], [colW, img.height], [0, img.height]], p([0.75, 0.7, 0.6]));
-    img.polygon([[img.width - colW, 0], [img.width, 0], [img.width, img.height], [img.width - colW, img.height]], p([0.75, 0.7, 0.6]));
+    img.polygon(
+      [
+        [0, 0],
+        [colW, 0],
+        [colW, img.height],
+        [0, img.height],
+      ],
+      p([0.75, 0.7, 0.6]),
+    );
+    img.polygon(
+      [
+        [img.width - colW, 0],
+        [img.width, 0],
+        [img.width, img.height],
+        [img.width - colW, img.height],
+      ],
+      p([0.75, 0.7, 0.6]),
+    );
     const n = 1 + rng.int(3);
     for (let k = 0; k < n; k++) {
-      figure(img, rng, vx + (k - (n - 1) / 2) * img.width * 0.22, hy - img.height * 0.3, img.height * 0.6, [0.88, 0.72, 0.6], p(hsv([0.0, 0.6, 0.1][rng.int(3)] as number, 0.6, 0.55)));
+      figure(
+        img,
+        rng,
+        vx + (k - (n - 1) / 2) * img.width * 0.22,
+        hy - img.height * 0.3,
+        img.height * 0.6,
+        [0.88, 0.72, 0.6],
+        p(hsv([0.0, 0.6, 0.1][rng.int(3)] as number, 0.6, 0.55)),
+      );
     }
   },
   mannerist(img, rng, _q, p) {
@@ -368,23 +552,57 @@ const PAINTERS: Record<Manner, Painter> = {
     img.addField(valueNoise(rng, img.width, img.height, img.width / 3, 3), 0.15);
     const n = 1 + rng.int(3);
     for (let k = 0; k < n; k++) {
-      figure(img, rng, img.width * rng.range(0.25, 0.75), img.height * 0.05, img.height * 0.95, [0.8, 0.75, 0.65], p(hsv(rng.uniform(), 0.8, 0.7)), 1.7);
+      figure(
+        img,
+        rng,
+        img.width * rng.range(0.25, 0.75),
+        img.height * 0.05,
+        img.height * 0.95,
+        [0.8, 0.75, 0.65],
+        p(hsv(rng.uniform(), 0.8, 0.7)),
+        1.7,
+      );
     }
   },
   romantic(img, rng, q, p) {
     landscape(img, rng, q, p([0.75, 0.65, 0.45]), p([0.25, 0.28, 0.3]));
     img.addField(valueNoise(rng, img.width, img.height, img.width / 2, 4), 0.3, [1, 0.9, 0.7]);
     const flow = valueNoise(rng, img.width, img.height, img.width / 2, 1);
-    dabs(img, rng, Math.round((img.width * img.height) / 25), 9 * q.strokeScale, 3, 0, 0, 0.06, flow);
+    dabs(
+      img,
+      rng,
+      Math.round((img.width * img.height) / 25),
+      9 * q.strokeScale,
+      3,
+      0,
+      0,
+      0.06,
+      flow,
+    );
     img.vignette(-0.4, rng.range(0.3, 0.7), rng.range(0.2, 0.5));
   },
   naive(img, rng, q, p) {
     const hy = landscape(img, rng, q, p([0.5, 0.7, 0.85]), p([0.2, 0.5, 0.2]));
     const leaves = 10 + rng.int(30);
     for (let k = 0; k < leaves; k++) {
-      img.ellipse(rng.uniform() * img.width, hy + rng.range(-0.3, 1) * (img.height - hy), img.width * 0.05, img.width * 0.015, rng.uniform() * Math.PI, p(hsv(rng.range(0.22, 0.4), 0.8, rng.range(0.3, 0.7))));
+      img.ellipse(
+        rng.uniform() * img.width,
+        hy + rng.range(-0.3, 1) * (img.height - hy),
+        img.width * 0.05,
+        img.width * 0.015,
+        rng.uniform() * Math.PI,
+        p(hsv(rng.range(0.22, 0.4), 0.8, rng.range(0.3, 0.7))),
+      );
     }
-    figure(img, rng, img.width * rng.range(0.3, 0.7), img.height * 0.3, img.height * 0.55, p([0.7, 0.5, 0.35]), p(hsv(rng.uniform(), 0.9, 0.8)));
+    figure(
+      img,
+      rng,
+      img.width * rng.range(0.3, 0.7),
+      img.height * 0.3,
+      img.height * 0.55,
+      p([0.7, 0.5, 0.35]),
+      p(hsv(rng.uniform(), 0.9, 0.8)),
+    );
     outlines(img, rng, 0.4);
   },
   pop(img, rng, _q, p) {
@@ -395,20 +613,52 @@ const PAINTERS: Record<Manner, Painter> = {
     for (let ty = 0; ty < tiles; ty++) {
       for (let tx = 0; tx < tiles; tx++) {
         const bg = p(hsv(rng.uniform(), 0.9, 0.95));
-        img.polygon([[tx * tw, ty * th], [(tx + 1) * tw, ty * th], [(tx + 1) * tw, (ty + 1) * th], [tx * tw, (ty + 1) * th]], bg);
-        img.ellipse((tx + 0.5) * tw, (ty + 0.5) * th, tw * 0.28, th * 0.36, 0, jitter(rng, face, 0.15));
-        img.ellipse((tx + 0.5) * tw, (ty + 0.3) * th, tw * 0.32, th * 0.16, 0, p(hsv(rng.uniform(), 1, 0.8)));
+        img.polygon(
+          [
+            [tx * tw, ty * th],
+            [(tx + 1) * tw, ty * th],
+            [(tx + 1) * tw, (ty + 1) * th],
+            [tx * tw, (ty + 1) * th],
+          ],
+          bg,
+        );
+        img.ellipse(
+          (tx + 0.5) * tw,
+          (ty + 0.5) * th,
+          tw * 0.28,
+          th * 0.36,
+          0,
+          jitter(rng, face, 0.15),
+        );
+        img.ellipse(
+          (tx + 0.5) * tw,
+          (ty + 0.3) * th,
+          tw * 0.32,
+          th * 0.16,
+          0,
+          p(hsv(rng.uniform(), 1, 0.8)),
+        );
       }
     }
     for (let y = 2; y < img.height; y += 4) {
-      for (let x = (y / 4) % 2 ? 0 : 2; x < img.width; x += 4) img.ellipse(x, y, 0.9, 0.9, 0, [0.9, 0.2, 0.25], 0.35);
+      for (let x = (y / 4) % 2 ? 0 : 2; x < img.width; x += 4)
+        img.ellipse(x, y, 0.9, 0.9, 0, [0.9, 0.2, 0.25], 0.35);
     }
   },
   drip(img, rng, _q, p) {
     img.fill(p([0.82, 0.78, 0.7]));
     const n = 60 + rng.int(80);
     for (let k = 0; k < n; k++) {
-      const c = p(([[0.05, 0.05, 0.05], [0.95, 0.95, 0.92], [0.75, 0.6, 0.3], [0.5, 0.5, 0.55]] as Rgb[])[rng.int(4)] as Rgb);
+      const c = p(
+        (
+          [
+            [0.05, 0.05, 0.05],
+            [0.95, 0.95, 0.92],
+            [0.75, 0.6, 0.3],
+            [0.5, 0.5, 0.55],
+          ] as Rgb[]
+        )[rng.int(4)] as Rgb,
+      );
       let x = rng.uniform() * img.width;
       let y = rng.uniform() * img.height;
       let a = rng.uniform() * Math.PI * 2;
@@ -431,13 +681,30 @@ const PAINTERS: Record<Manner, Painter> = {
     for (let k = 0; k < 2 + rng.int(3); k++) ys.push(rng.uniform() * img.height);
     xs.sort((a, b) => a - b);
     ys.sort((a, b) => a - b);
-    const primaries: Rgb[] = [[0.85, 0.1, 0.1], [0.1, 0.2, 0.65], [0.95, 0.8, 0.1]];
+    const primaries: Rgb[] = [
+      [0.85, 0.1, 0.1],
+      [0.1, 0.2, 0.65],
+      [0.95, 0.8, 0.1],
+    ];
     for (let i = 0; i + 1 < xs.length; i++) {
       for (let j = 0; j + 1 < ys.length; j++) {
         if (rng.uniform() < 0.25) {
           const c = p(primaries[rng.int(3)] as Rgb);
-          const [x0, x1, y0, y1] = [xs[i] as number, xs[i + 1] as number, ys[j] as number, ys[j + 1] as number];
-          img.polygon([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], c);
+          const [x0, x1, y0, y1] = [
+            xs[i] as number,
+            xs[i + 1] as number,
+            ys[j] as number,
+            ys[j + 1] as number,
+          ];
+          img.polygon(
+            [
+              [x0, y0],
+              [x1, y0],
+              [x1, y1],
+              [x0, y1],
+            ],
+            c,
+          );
         }
       }
     }
@@ -449,7 +716,16 @@ const PAINTERS: Record<Manner, Painter> = {
     img.fill(jitter(rng, [0.92, 0.9, 0.84], 0.03));
     const n = 1 + rng.int(8);
     for (let k = 0; k < n; k++) {
-      const c = p(([[0.05, 0.05, 0.05], [0.8, 0.1, 0.1], [0.1, 0.2, 0.6], [0.9, 0.75, 0.1]] as Rgb[])[rng.int(4)] as Rgb);
+      const c = p(
+        (
+          [
+            [0.05, 0.05, 0.05],
+            [0.8, 0.1, 0.1],
+            [0.1, 0.2, 0.6],
+            [0.9, 0.75, 0.1],
+          ] as Rgb[]
+        )[rng.int(4)] as Rgb,
+      );
       const x = rng.range(0.2, 0.8) * img.width;
       const y = rng.range(0.2, 0.8) * img.height;
       const a = rng.range(0, Math.PI);
@@ -457,9 +733,16 @@ const PAINTERS: Record<Manner, Painter> = {
       const h = w * rng.range(0.15, 1);
       const ca = Math.cos(a);
       const sa = Math.sin(a);
-      const pt = (u: number, v: number): [number, number] => [x + u * ca - v * sa, y + u * sa + v * ca];
+      const pt = (u: number, v: number): [number, number] => [
+        x + u * ca - v * sa,
+        y + u * sa + v * ca,
+      ];
       if (rng.uniform() < 0.2) img.ellipse(x, y, w / 2, w / 2, 0, c);
-      else img.polygon([pt(-w / 2, -h / 2), pt(w / 2, -h / 2), pt(w / 2, h / 2), pt(-w / 2, h / 2)], c);
+      else
+        img.polygon(
+          [pt(-w / 2, -h / 2), pt(w / 2, -h / 2), pt(w / 2, h / 2), pt(-w / 2, h / 2)],
+          c,
+        );
     }
   },
   mural(img, rng, q, p) {
@@ -468,7 +751,14 @@ const PAINTERS: Record<Manner, Painter> = {
     for (let k = 0; k < n; k++) {
       const cx = rng.uniform() * img.width;
       img.ellipse(cx, hy, img.width * 0.1, img.height * 0.22, 0, p([0.35, 0.25, 0.2]));
-      img.ellipse(cx, hy - img.height * 0.26, img.width * 0.05, img.width * 0.055, 0, [0.55, 0.38, 0.25]);
+      img.ellipse(
+        cx,
+        hy - img.height * 0.26,
+        img.width * 0.05,
+        img.width * 0.055,
+        0,
+        [0.55, 0.38, 0.25],
+      );
     }
     outlines(img, rng, 0.5);
   },

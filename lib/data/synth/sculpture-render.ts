@@ -41,7 +41,15 @@ function samplePose(scene: SculptureScene, rng: Rng): Pose {
 }
 
 /** A standing figure of height `H` whose feet rest at (cx, footY); parts raised by `z`. */
-function drawFigure(r: Relief, pose: Pose, cx: number, footY: number, H: number, z: number, rng: Rng) {
+function drawFigure(
+  r: Relief,
+  pose: Pose,
+  cx: number,
+  footY: number,
+  H: number,
+  z: number,
+  rng: Rng,
+) {
   const hh = H / pose.heads;
   const b = pose.bulk;
   const top = footY - H;
@@ -61,7 +69,8 @@ function drawFigure(r: Relief, pose: Pose, cx: number, footY: number, H: number,
   const [spx, spy] = perp(shTilt);
   const [hpx, hpy] = perp(hipTilt);
   const shoulders = [-1, 1].map(
-    (s) => [shoulderC[0] + s * spx * 0.95 * hh * b, shoulderC[1] + s * spy * 0.95 * hh * b] as const,
+    (s) =>
+      [shoulderC[0] + s * spx * 0.95 * hh * b, shoulderC[1] + s * spy * 0.95 * hh * b] as const,
   );
   const hips = [-1, 1].map(
     (s) => [pelvis[0] + s * hpx * 0.45 * hh * b, pelvis[1] + s * hpy * 0.45 * hh * b] as const,
@@ -128,13 +137,25 @@ function drawFigure(r: Relief, pose: Pose, cx: number, footY: number, H: number,
 
   // Neck, head and hair.
   const ha = pose.lean + pose.headTilt;
-  const neckTop: [number, number] = [shoulderC[0] + Math.sin(ha) * 0.5 * hh, shoulderC[1] - 0.5 * hh];
+  const neckTop: [number, number] = [
+    shoulderC[0] + Math.sin(ha) * 0.5 * hh,
+    shoulderC[1] - 0.5 * hh,
+  ];
   const headC: [number, number] = [
     shoulderC[0] + Math.sin(ha) * 0.95 * hh,
     shoulderC[1] - Math.cos(ha) * 0.95 * hh,
   ];
   const headScale = stretch() * 0.5 + 0.5;
-  r.capsule(shoulderC[0], shoulderC[1], 0.2 * hh, neckTop[0], neckTop[1], 0.18 * hh, z + 0.2 * hh, 0);
+  r.capsule(
+    shoulderC[0],
+    shoulderC[1],
+    0.2 * hh,
+    neckTop[0],
+    neckTop[1],
+    0.18 * hh,
+    z + 0.2 * hh,
+    0,
+  );
   r.dome(headC[0], headC[1], 0.38 * hh * headScale, 0.5 * hh * headScale, ha, z + 0.2 * hh, 0);
   r.dome(
     headC[0] - Math.sin(ha) * 0.12 * hh,
@@ -161,7 +182,8 @@ function model(scene: SculptureScene, r: Relief, rng: Rng): number {
     case 'figure': {
       const pose = samplePose(scene, rng);
       const plinthH = Hh * rng.range(0.03, 0.12);
-      const foot = Math.min(Hh - plinthH, Hh * (0.5 + scene.scale * 0.48)) + rng.normal() * Hh * 0.03;
+      const foot =
+        Math.min(Hh - plinthH, Hh * (0.5 + scene.scale * 0.48)) + rng.normal() * Hh * 0.03;
       drawFigure(r, pose, cx, foot, fig * 0.92, 0, rng);
       drawPlinth(r, cx, foot, fig * rng.range(0.3, 0.5), plinthH);
       return fig / pose.heads;
@@ -358,7 +380,11 @@ function backdrop(scene: SculptureScene, img: Raster, rng: Rng): void {
       break;
     }
     case 'museum': {
-      const wall = hsv([0.0, 0.33, 0.6, 0.08][rng.int(4)] as number, rng.range(0.2, 0.5), rng.range(0.25, 0.55));
+      const wall = hsv(
+        [0.0, 0.33, 0.6, 0.08][rng.int(4)] as number,
+        rng.range(0.2, 0.5),
+        rng.range(0.25, 0.55),
+      );
       img.fill(wall);
       const floorY = Math.floor(img.height * rng.range(0.75, 0.95));
       const floorC = jitter(rng, [0.35, 0.3, 0.27], 0.08);
@@ -460,9 +486,11 @@ function shade(scene: SculptureScene, r: Relief, img: Raster, unit: number, rng:
       const cover = r.cover[p] as number;
       if (cover <= 0) continue;
       const xl = x > 0 && (r.cover[p - 1] as number) > 0 ? (h[p - 1] as number) : (h[p] as number);
-      const xr = x < W - 1 && (r.cover[p + 1] as number) > 0 ? (h[p + 1] as number) : (h[p] as number);
+      const xr =
+        x < W - 1 && (r.cover[p + 1] as number) > 0 ? (h[p + 1] as number) : (h[p] as number);
       const yu = y > 0 && (r.cover[p - W] as number) > 0 ? (h[p - W] as number) : (h[p] as number);
-      const yd = y < H - 1 && (r.cover[p + W] as number) > 0 ? (h[p + W] as number) : (h[p] as number);
+      const yd =
+        y < H - 1 && (r.cover[p + W] as number) > 0 ? (h[p + W] as number) : (h[p] as number);
       let nx = -(xr - xl) / 2;
       let ny = -(yd - yu) / 2;
       let nz = 1;
@@ -471,7 +499,10 @@ function shade(scene: SculptureScene, r: Relief, img: Raster, unit: number, rng:
       ny /= nl;
       nz /= nl;
       const diff = Math.max(0, nx * L[0] + ny * L[1] + nz * L[2]);
-      const nh = Math.max(0, (nx * (hv[0] as number) + ny * (hv[1] as number) + nz * (hv[2] as number)) / hn);
+      const nh = Math.max(
+        0,
+        (nx * (hv[0] as number) + ny * (hv[1] as number) + nz * (hv[2] as number)) / hn,
+      );
       const spec = look.spec * key * Math.pow(nh, look.shine);
       const a = albedo[r.tone[p] as number] as Rgb;
       let g = 1 + look.grain * 4 * (grain[p] as number);

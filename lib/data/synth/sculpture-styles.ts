@@ -74,9 +74,9 @@ export interface StyleRules {
 }
 
 const BAROQUE: StyleRules = {
-  subject: { figure: 0.5, group: 0.2, bust: 0.22, relief: 0.08 },
-  material: { marble: 0.6, bronze: 0.22, gilt: 0.1, stone: 0.08 },
-  backdrop: { dark: 0.35, church: 0.25, studio: 0.25, museum: 0.15 },
+  subject: { figure: 0.55, group: 0.2, bust: 0.2, relief: 0.05 },
+  material: { marble: 0.65, bronze: 0.2, gilt: 0.1, stone: 0.05 },
+  backdrop: { dark: 0.55, church: 0.2, studio: 0.15, museum: 0.1 },
   heads: [7.5, 0.4],
   dynamism: [0.72, 0.18],
   contrapposto: [0.5, 0.25],
@@ -93,9 +93,9 @@ const BAROQUE: StyleRules = {
 };
 
 const HIGH_RENAISSANCE: StyleRules = {
-  subject: { figure: 0.6, bust: 0.15, relief: 0.15, group: 0.1 },
-  material: { marble: 0.65, bronze: 0.25, stone: 0.1 },
-  backdrop: { studio: 0.35, church: 0.3, museum: 0.25, sky: 0.1 },
+  subject: { figure: 0.7, bust: 0.1, relief: 0.1, group: 0.1 },
+  material: { marble: 0.75, bronze: 0.2, stone: 0.05 },
+  backdrop: { church: 0.45, studio: 0.3, museum: 0.2, sky: 0.05 },
   heads: [7.8, 0.35],
   dynamism: [0.4, 0.17],
   contrapposto: [0.7, 0.18],
@@ -112,9 +112,9 @@ const HIGH_RENAISSANCE: StyleRules = {
 };
 
 const NEOCLASSICISM: StyleRules = {
-  subject: { figure: 0.52, bust: 0.36, relief: 0.12 },
-  material: { marble: 0.82, plaster: 0.12, bronze: 0.06 },
-  backdrop: { white: 0.3, studio: 0.4, museum: 0.3 },
+  subject: { figure: 0.5, bust: 0.4, relief: 0.1 },
+  material: { marble: 0.88, plaster: 0.1, bronze: 0.02 },
+  backdrop: { white: 0.45, studio: 0.35, museum: 0.2 },
   heads: [7.8, 0.3],
   dynamism: [0.3, 0.15],
   contrapposto: [0.55, 0.2],
@@ -136,8 +136,8 @@ const RULES: Record<SculptureStyle, StyleRules> = {
   Rococo: {
     ...BAROQUE,
     subject: { figure: 0.4, group: 0.28, bust: 0.27, relief: 0.05 },
-    material: { marble: 0.38, porcelain: 0.27, gilt: 0.2, bronze: 0.1, terracotta: 0.05 },
-    backdrop: { studio: 0.35, museum: 0.35, dark: 0.15, church: 0.15 },
+    material: { porcelain: 0.35, marble: 0.3, gilt: 0.25, terracotta: 0.1 },
+    backdrop: { museum: 0.4, studio: 0.3, dark: 0.2, church: 0.1 },
     heads: [7.0, 0.5],
     dynamism: [0.6, 0.2],
     contrast: [0.6, 0.15],
@@ -147,7 +147,7 @@ const RULES: Record<SculptureStyle, StyleRules> = {
   'High Renaissance': HIGH_RENAISSANCE,
   Mannerism: {
     ...HIGH_RENAISSANCE,
-    material: { marble: 0.5, bronze: 0.35, stone: 0.1, gilt: 0.05 },
+    material: { bronze: 0.5, marble: 0.4, gilt: 0.1 },
     heads: [8.7, 0.45],
     dynamism: [0.52, 0.17],
     contrapposto: [0.85, 0.15],
@@ -155,9 +155,9 @@ const RULES: Record<SculptureStyle, StyleRules> = {
     scale: [0.85, 0.08],
   },
   'Early Renaissance': {
-    subject: { relief: 0.3, figure: 0.4, bust: 0.2, group: 0.1 },
-    material: { marble: 0.35, bronze: 0.3, stone: 0.15, terracotta: 0.1, painted: 0.1 },
-    backdrop: { church: 0.35, studio: 0.3, museum: 0.35 },
+    subject: { relief: 0.45, figure: 0.3, bust: 0.2, group: 0.05 },
+    material: { marble: 0.3, bronze: 0.3, terracotta: 0.2, stone: 0.1, painted: 0.1 },
+    backdrop: { museum: 0.45, church: 0.3, studio: 0.25 },
     heads: [7.2, 0.4],
     dynamism: [0.3, 0.15],
     contrapposto: [0.4, 0.2],
@@ -174,8 +174,8 @@ const RULES: Record<SculptureStyle, StyleRules> = {
   },
   Medieval: {
     subject: { figure: 0.45, relief: 0.35, group: 0.1, bust: 0.1 },
-    material: { stone: 0.4, painted: 0.25, wood: 0.15, gilt: 0.1, marble: 0.1 },
-    backdrop: { church: 0.6, museum: 0.25, studio: 0.15 },
+    material: { stone: 0.4, painted: 0.3, wood: 0.2, gilt: 0.1 },
+    backdrop: { church: 0.7, museum: 0.2, studio: 0.1 },
     heads: [6.8, 0.5],
     dynamism: [0.12, 0.1],
     contrapposto: [0.1, 0.1],
@@ -194,8 +194,8 @@ const RULES: Record<SculptureStyle, StyleRules> = {
   Romanticism: {
     ...NEOCLASSICISM,
     subject: { figure: 0.5, bust: 0.3, group: 0.12, relief: 0.08 },
-    material: { marble: 0.6, bronze: 0.35, plaster: 0.05 },
-    backdrop: { dark: 0.2, studio: 0.35, museum: 0.3, sky: 0.15 },
+    material: { marble: 0.6, bronze: 0.4 },
+    backdrop: { dark: 0.3, sky: 0.25, studio: 0.25, museum: 0.2 },
     dynamism: [0.52, 0.2],
     symmetry: [0.3, 0.2],
     curl: [0.5, 0.18],
@@ -205,8 +205,8 @@ const RULES: Record<SculptureStyle, StyleRules> = {
   Realism: {
     ...NEOCLASSICISM,
     subject: { figure: 0.45, bust: 0.4, group: 0.1, relief: 0.05 },
-    material: { bronze: 0.55, marble: 0.3, plaster: 0.1, terracotta: 0.05 },
-    backdrop: { studio: 0.35, museum: 0.3, sky: 0.25, white: 0.1 },
+    material: { bronze: 0.65, marble: 0.2, plaster: 0.1, terracotta: 0.05 },
+    backdrop: { sky: 0.35, studio: 0.3, museum: 0.25, white: 0.1 },
     heads: [7.3, 0.35],
     dynamism: [0.35, 0.17],
     contrapposto: [0.45, 0.2],
@@ -237,9 +237,9 @@ const RULES: Record<SculptureStyle, StyleRules> = {
     distortion: [0.08, 0.06],
   },
   Minimalism: {
-    subject: { geometric: 0.85, biomorph: 0.15 },
+    subject: { geometric: 0.92, biomorph: 0.08 },
     material: { steel: 0.35, flat: 0.25, stone: 0.15, wood: 0.1, corten: 0.15 },
-    backdrop: { white: 0.7, museum: 0.2, sky: 0.1 },
+    backdrop: { white: 0.8, museum: 0.15, sky: 0.05 },
     heads: [7.5, 0.3],
     dynamism: [0.1, 0.1],
     contrapposto: [0, 0.05],
@@ -255,9 +255,9 @@ const RULES: Record<SculptureStyle, StyleRules> = {
     distortion: [0, 0.02],
   },
   Surrealism: {
-    subject: { biomorph: 0.45, figure: 0.35, geometric: 0.1, bust: 0.1 },
-    material: { bronze: 0.35, flat: 0.3, marble: 0.15, plaster: 0.1, gilt: 0.1 },
-    backdrop: { sky: 0.35, white: 0.3, studio: 0.2, dark: 0.15 },
+    subject: { biomorph: 0.6, figure: 0.3, geometric: 0.03, bust: 0.07 },
+    material: { bronze: 0.4, flat: 0.2, marble: 0.15, plaster: 0.1, gilt: 0.15 },
+    backdrop: { sky: 0.45, white: 0.2, studio: 0.2, dark: 0.15 },
     heads: [7.5, 1.4],
     dynamism: [0.55, 0.25],
     contrapposto: [0.4, 0.3],
@@ -291,7 +291,7 @@ const NEIGHBOURS: Record<SculptureStyle, readonly SculptureStyle[]> = {
 };
 
 /** How often an image borrows from a neighbouring style: the knob that sets the difficulty. */
-export const BORROW_PROBABILITY = 0.4;
+export const BORROW_PROBABILITY = 0.3;
 
 export function styleRules(style: SculptureStyle): StyleRules {
   return RULES[style];
@@ -336,7 +336,7 @@ export function sampleScene(style: SculptureStyle, rng: Rng): SculptureScene {
   if (rng.uniform() < BORROW_PROBABILITY) {
     const list = NEIGHBOURS[style];
     const other = RULES[list[rng.int(list.length)] as SculptureStyle];
-    const t = rng.range(0.25, 0.65);
+    const t = rng.range(0.2, 0.55);
     const num = (k: keyof StyleRules): Dist => {
       const x = own[k] as Dist;
       const y = other[k] as Dist;
@@ -361,7 +361,8 @@ export function sampleScene(style: SculptureStyle, rng: Rng): SculptureScene {
       distortion: num('distortion'),
     };
   }
-  const draw = (d: Dist, lo: number, hi: number): number => clamp(d[0] + d[1] * rng.normal(), lo, hi);
+  const draw = (d: Dist, lo: number, hi: number): number =>
+    clamp(d[0] + d[1] * rng.normal(), lo, hi);
   return {
     style,
     subject: pickWeighted(rng, rules.subject),

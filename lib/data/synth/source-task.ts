@@ -148,7 +148,11 @@ const DRAW: Record<(typeof SOURCE_CLASSES)[number], Drawer> = {
 /** Generates the source task in memory; the same options give the same arrays. */
 export function generateSourceTask(opts: SourceTaskOptions): SourceTask {
   check(Number.isInteger(opts.seed), 'seed', `expected an integer, got ${opts.seed}`);
-  check(Number.isInteger(opts.count) && opts.count > 0, 'count', `expected a positive integer, got ${opts.count}`);
+  check(
+    Number.isInteger(opts.count) && opts.count > 0,
+    'count',
+    `expected a positive integer, got ${opts.count}`,
+  );
   check(
     Number.isInteger(opts.size) && opts.size >= 8 && opts.size <= 512,
     'size',

@@ -12,7 +12,10 @@ describe('source task for pretraining the stand-in bases', () => {
     assert.ok(t.classNames.length >= 8);
     const perClass = new Array<number>(t.classNames.length).fill(0);
     for (const l of t.labels) perClass[l] = (perClass[l] as number) + 1;
-    assert.ok(perClass.every((c) => c === 4), perClass.join(','));
+    assert.ok(
+      perClass.every((c) => c === 4),
+      perClass.join(','),
+    );
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of t.images) {
