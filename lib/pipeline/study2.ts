@@ -283,7 +283,9 @@ export function trainGenreModels(
       run(
         'BNN',
         () => bnn.fit(Xtr, Ytr, { epochs: config.bnn.epochs, batchSize: config.snn.batchSize }),
-        () => bnn.predict(Xte),
+        // The ensemble's prediction is the sum of its members (not clipped: clipping to [0, 1] would
+        // tie every genre whose sum passes 1 and make the top genre arbitrary).
+        () => bnn.predictRaw(Xte),
       ),
       run(
         'Adam',
