@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'scratch/**', 'runs/**', 'reports/**', 'data/**', 'notebooks/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'scratch/**',
+      'runs/**',
+      'reports/**',
+      'data/**',
+      'notebooks/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
