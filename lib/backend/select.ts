@@ -94,20 +94,30 @@ function requireNative(moduleName: string): ProbeOutcome | null {
   return null;
 }
 
+/**
+ * Loads a native TensorFlow binding and runs an op on it; null when that worked, else why not.
+ * `label` names the package in the messages (tfjs-node, tfjs-node-gpu).
+ */
+async function loadNative(moduleName: string, label: string): Promise<ProbeOutcome | null> {
+  const missing = requireNative(moduleName);
+  if (missing) return missing;
+  try {
+    await activate('tensorflow');
+  } catch (e) {
+    return {
+      ok: false,
+      reason: 'failed',
+      detail: `${label} failed to run an op: ${errorMessage(e)}`,
+    };
+  }
+  return null;
+}
+
 export const nodeGpuCandidate: BackendCandidate = {
   name: 'node-gpu',
   async probe() {
-    const missing = requireNative('@tensorflow/tfjs-node-gpu');
-    if (missing) return missing;
-    try {
-      await activate('tensorflow');
-    } catch (e) {
-      return {
-        ok: false,
-        reason: 'failed',
-        detail: `tfjs-node-gpu failed to run an op: ${errorMessage(e)}`,
-      };
-    }
+    const failed = await loadNative('@tensorflow/tfjs-node-gpu', 'tfjs-node-gpu');
+    if (failed) return failed;
     const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice;
     if (!usingGpu)
       return {
@@ -217,17 +227,8 @@ export const webgpuCandidate: BackendCandidate = {
 export const nodeCandidate: BackendCandidate = {
   name: 'node',
   async probe() {
-    const missing = requireNative('@tensorflow/tfjs-node');
-    if (missing) return missing;
-    try {
-      await activate('tensorflow');
-    } catch (e) {
-      return {
-        ok: false,
-        reason: 'failed',
-        detail: `tfjs-node failed to run an op: ${errorMessage(e)}`,
-      };
-    }
+    const failed = await loadNative('@tensorflow/tfjs-node', 'tfjs-node');
+    if (failed) return failed;
     return { ok: true, tfName: 'tensorflow', detail: 'libtensorflow on the CPU' };
   },
 };

@@ -5,6 +5,7 @@ import { selectBackend, type BackendSelection } from '../backend/select';
 import { tslabDisplaySender } from '../plots/kernel';
 import type { RunParams } from './params';
 import { projectRoot } from './params';
+import { escapeHtml } from '../util/html';
 
 /** A package's installed version, or 'not installed'. */
 function packageVersion(name: string): string {
@@ -49,10 +50,6 @@ export async function startNotebook(params: RunParams): Promise<RunBanner> {
 }
 
 type Cell = string | number | boolean | null | undefined;
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 function formatCell(v: Cell, digits: number): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(digits);

@@ -5,6 +5,7 @@ import { plotlyJsPath } from './browser';
 import { tslabDisplaySender as kernelSender } from './kernel';
 import { checkFigure, figureTitle, inlinePlotlyJs, renderFigure, scriptJson } from './export';
 import { type Figure, figureSize } from './figure';
+import { escapeHtml } from '../util/html';
 
 /**
  * Key of the output metadata that marks a figure: `{version, name, caption, figure}`. Frontends
@@ -35,14 +36,6 @@ export interface ShowOptions {
   width?: number;
   height?: number;
   scale?: number;
-}
-
-function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 }
 
 /** File-name friendly version of a title: 'Normalized confusion matrix' -> 'normalized-confusion-matrix'. */

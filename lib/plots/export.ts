@@ -3,6 +3,7 @@ import { ArtstyleError, check, errorMessage } from '../util/errors';
 import { writeFileAtomic } from '../util/fs';
 import { closeBrowser, plotlyJsSource, withRendererPage } from './browser';
 import { type Figure, figureSize } from './figure';
+import { escapeHtml } from '../util/html';
 
 export type ExportFormat = 'png' | 'svg' | 'pdf' | 'html';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'pdf', 'html'];
@@ -87,14 +88,6 @@ export function scriptJson(value: unknown): string {
 /** plotly.js source safe to inline in a <script> element. */
 export function inlinePlotlyJs(): string {
   return plotlyJsSource().replace(/<\/script/gi, '<\\/script');
-}
-
-function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 }
 
 /** Plain title text of a figure (Plotly titles may hold <br> and other tags). */

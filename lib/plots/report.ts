@@ -9,6 +9,7 @@ import {
   exportFigures,
   figureTitle,
 } from './export';
+import { escapeHtml } from '../util/html';
 
 export interface FoundFigure {
   notebook: string;
@@ -85,14 +86,6 @@ export interface ReportResult {
   /** Every file written, index.html last. */
   files: string[];
   figures: number;
-}
-
-function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 }
 
 /**

@@ -1,3 +1,5 @@
+import { escapeHtml } from './html';
+
 /**
  * Progress for long work, shown where the user is looking: a redrawn bar on a terminal, a line
  * every few seconds in a log (CI, pipes), and a live-updating bar in a notebook cell.
@@ -35,13 +37,6 @@ function formatSeconds(s: number): string {
   return m < 60
     ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`
     : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"]/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c,
-  );
 }
 
 export function createProgress(
