@@ -25,6 +25,7 @@ import { readJson, writeJsonAtomic } from '../util/fs';
 import { Rng } from '../util/rng';
 import { loadBase, type LoadedBase } from './bases';
 import { requireStepOutput, stepDir, type RunParams } from './params';
+import { optional } from '../util/object';
 
 /**
  * The first study's steps, each one call that a notebook cell or a CLI command makes:
@@ -174,10 +175,6 @@ export interface StepOptions {
   classWeights?: number[];
   /** The base to start from; the step takes it over (and disposes it). Loaded when omitted. */
   base?: LoadedBase;
-}
-
-function optional<T>(key: string, value: T | undefined): Record<string, T> {
-  return value === undefined ? {} : { [key]: value };
 }
 
 /** Step 02: the new head trained on the frozen base (RMSprop 1e-3, 25 epochs, batch 16 in the seed). */

@@ -6,6 +6,7 @@ import { loadCheckpointWeights, readCheckpoint } from './checkpoint';
 import { train, type TrainCallbacks, type TrainResult } from './loop';
 import { runSweep, type SweepCallbacks, type SweepResult } from './sweep';
 import type { BatchSource } from './types';
+import { optional } from '../util/object';
 
 /**
  * The first study's two training phases with the seed's settings as defaults (profiles.full):
@@ -29,10 +30,6 @@ export interface RecipeOptions {
 
 function xceptionPreprocess(x: tf.Tensor4D): tf.Tensor4D {
   return preprocessInput('xception', x);
-}
-
-function optional<T>(key: string, value: T | undefined): Record<string, T> {
-  return value === undefined ? {} : { [key]: value };
 }
 
 /** Pretraining: only the head (avg_pool, fc1, dropout, predictions) trains. */
