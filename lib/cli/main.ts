@@ -58,7 +58,18 @@ async function runAllNotebooks(params: RunParams, only: string[]): Promise<void>
   for (const nb of chosen) {
     const name = path.basename(nb, '.ipynb');
     console.log(`[all] executing ${name} (profile ${params.profile}) ...`);
-    const done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
+    let done;
+    try {
+      done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
+    } catch (e) {
+      // A kernel that died (not a cell that failed) is run once more: every step resumes from its
+      // checkpoints, so the second run continues where the first stopped.
+      if (!(e instanceof ArtstyleError && e.code === 'kernel-died')) throw e;
+      console.log(
+        `[all] ${name}: the kernel died (${path.join(outDir, `${name}.log`)}); running it again, resuming from the checkpoints`,
+      );
+      done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
+    }
     const errors = notebookErrors(done.executed);
     if (errors.length)
       throw new ArtstyleError(

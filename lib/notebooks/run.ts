@@ -77,11 +77,24 @@ export async function executeNotebook(notebook: string, options: ExecuteOptions)
     // the notebook is kept whole and the message is read from the failing cell's output.
     '--ExecutePreprocessor.allow_errors=True',
   ];
-  const { code, tail } = await run('jupyter', args, env, path.dirname(notebook), options.onLine);
+  // Everything nbconvert and the kernel print goes to <name>.log beside the executed notebook, so
+  // a kernel that dies leaves its last words somewhere a user can read them.
+  const logFile = path.join(options.outDir, `${stem}.log`);
+  const log = fs.createWriteStream(logFile);
+  const { code, tail } = await run('jupyter', args, env, path.dirname(notebook), (line) => {
+    log.write(line + '\n');
+    options.onLine?.(line);
+  });
+  await new Promise<void>((resolve) => log.end(resolve));
   const partialFile = path.join(options.outDir, `${partial}.ipynb`);
   if (code !== 0) {
     const kept = fs.existsSync(partialFile) ? ` (partial output kept in ${partialFile})` : '';
-    throw new ArtstyleError('notebook-failed', `notebook ${stem} failed${kept}:\n${tail}`, notebook);
+    const died = /DeadKernelError|Kernel died/.test(tail);
+    throw new ArtstyleError(
+      died ? 'kernel-died' : 'notebook-failed',
+      `notebook ${stem} failed${kept}${died ? ': the kernel process died' : ''}; full output in ${logFile}:\n${tail.split('\n').slice(-12).join('\n')}`,
+      notebook,
+    );
   }
   const errors = notebookErrors(partialFile);
   if (errors.length) {
