@@ -32,10 +32,13 @@ function xceptionPreprocess(x: tf.Tensor4D): tf.Tensor4D {
   return preprocessInput('xception', x);
 }
 
-/** Pretraining: only the head (avg_pool, fc1, dropout, predictions) trains. */
-export function pretrain(o: RecipeOptions & { model: tf.LayersModel }): Promise<TrainResult> {
-  const stage = o.stage ?? profiles.full.pretrain;
-  freezeBase(o.model);
+/** One phase of the study: the loop with Xception's preprocessing and repeatable dropout. */
+function trainPhase(
+  o: RecipeOptions & { model: tf.LayersModel },
+  stage: StageConfig,
+  identity: Record<string, unknown>,
+  label: string,
+): Promise<TrainResult> {
   return train({
     model: o.model,
     optimizer: stage.optimizer,
@@ -47,13 +50,19 @@ export function pretrain(o: RecipeOptions & { model: tf.LayersModel }): Promise<
     seed: o.seed,
     preprocess: xceptionPreprocess,
     setDropoutStep,
-    identity: { phase: 'pretrain' },
-    label: 'pretrain',
+    identity,
+    label,
     ...optional('classWeights', o.classWeights),
     ...optional('callbacks', o.callbacks),
     ...optional('signal', o.signal),
     ...optional('log', o.log),
   });
+}
+
+/** Pretraining: only the head (avg_pool, fc1, dropout, predictions) trains. */
+export function pretrain(o: RecipeOptions & { model: tf.LayersModel }): Promise<TrainResult> {
+  freezeBase(o.model);
+  return trainPhase(o, o.stage ?? profiles.full.pretrain, { phase: 'pretrain' }, 'pretrain');
 }
 
 function pretrainedDir(dir: string): string {
@@ -65,28 +74,14 @@ function pretrainedDir(dir: string): string {
 export function finetune(
   o: RecipeOptions & { model: tf.LayersModel; fromCheckpoint: string; blocks: number },
 ): Promise<TrainResult> {
-  const stage = o.stage ?? profiles.full.finetune;
-  const from = pretrainedDir(o.fromCheckpoint);
-  const manifest = loadCheckpointWeights(o.model, from, true);
+  const manifest = loadCheckpointWeights(o.model, pretrainedDir(o.fromCheckpoint), true);
   freezeBlocks(o.model, o.blocks);
-  return train({
-    model: o.model,
-    optimizer: stage.optimizer,
-    trainSource: o.trainSource,
-    valSource: o.valSource,
-    epochs: stage.epochs,
-    batchSize: stage.batchSize,
-    outDir: o.outDir,
-    seed: o.seed,
-    preprocess: xceptionPreprocess,
-    setDropoutStep,
-    identity: { phase: 'finetune', frozenBlocks: o.blocks, pretrained: manifest.weightsSha256 },
-    label: `block${o.blocks}`,
-    ...optional('classWeights', o.classWeights),
-    ...optional('callbacks', o.callbacks),
-    ...optional('signal', o.signal),
-    ...optional('log', o.log),
-  });
+  return trainPhase(
+    o,
+    o.stage ?? profiles.full.finetune,
+    { phase: 'finetune', frozenBlocks: o.blocks, pretrained: manifest.weightsSha256 },
+    `block${o.blocks}`,
+  );
 }
 
 /** The block sweep with Xception's freezing and preprocessing and the fine-tuning schedule. */
