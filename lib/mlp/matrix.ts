@@ -4,7 +4,9 @@
  * Why not ml-matrix's `mmul` inside the training loop: ml-matrix keeps each row as its own array
  * and its product is a plain triple loop, about 1 GFLOP/s here; the 4x4 register-blocked kernels
  * below reach about 4.5 GFLOP/s in V8, which is what makes an SNN epoch on 8,355 x 100 inputs
- * take seconds instead of tens of seconds. ml-matrix stays the public currency (`toMatrix`,
+ * take seconds instead of tens of seconds. The networks run the same products in WebAssembly
+ * SIMD by default (wasm-gemm.ts), bit for bit the same numbers and about twice as fast; these
+ * kernels are the reference and the fallback. ml-matrix stays the public currency (`toMatrix`,
  * `fromMatrix`) so that a notebook can print and slice the weights.
  */
 import { Matrix } from 'ml-matrix';

@@ -1,0 +1,222 @@
+/**
+ * Where the from-scratch networks' matrix products run: the JavaScript kernel of matrix.ts, or the
+ * same computation in WebAssembly SIMD (gemm.wat), two float64 multiply-adds per instruction.
+ *
+ * Both sum each output element over the inner index in the same order with a separate multiply and
+ * add, so they give bit-identical results (tested); the choice changes speed, never numbers. The
+ * WebAssembly engine gives every network its own memory: weights allocated with `alloc` live there
+ * and are read in place, other operands are copied into a fixed scratch area. The memory is sized
+ * once and never grows, so views of the weights stay valid. A product too large for the scratch
+ * area is split into row blocks, or else computed by the JavaScript kernel.
+ */
+import { check } from '../util/errors';
+import { GEMM_WASM_BASE64 } from './gemm-wasm';
+import { Mat, matmul, matmulAT, matmulBT, zeros } from './matrix';
+
+export type EngineName = 'wasm' | 'js';
+
+export interface Products {
+  readonly name: EngineName;
+  /** A B */
+  matmul(a: Mat, b: Mat): Mat;
+  /** A B^T */
+  matmulBT(a: Mat, b: Mat): Mat;
+  /** A^T B */
+  matmulAT(a: Mat, b: Mat): Mat;
+  /** A zero matrix for a long-lived operand (a weight), which products then read without copying. */
+  alloc(rows: number, cols: number): Mat;
+}
+
+export const jsProducts: Products = { name: 'js', matmul, matmulBT, matmulAT, alloc: zeros };
+
+interface GemmExports {
+  memory: WebAssembly.Memory;
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernels, or null where this runtime has no WebAssembly SIMD. */
+function gemmModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(GEMM_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+export function wasmSimdAvailable(): boolean {
+  return gemmModule() !== null;
+}
+
+/** A matrix stored in an engine's memory (which never grows, so the view stays valid). */
+class ResidentMat implements Mat {
+  readonly data: Float64Array;
+
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly ptr: number,
+    memory: WebAssembly.Memory,
+  ) {
+    this.data = new Float64Array(memory.buffer, ptr, rows * cols);
+  }
+}
+
+const PAGE = 65536;
+const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/** Default scratch area: 2M float64 values, enough for every product of a mini-batch step. */
+export const DEFAULT_SCRATCH_BYTES = 16 * 2 ** 20;
+
+class WasmProducts implements Products {
+  readonly name = 'wasm' as const;
+  private readonly ex: GemmExports;
+  private residentEnd = 0;
+  private readonly scratchStart: number;
+
+  constructor(
+    mod: WebAssembly.Module,
+    private readonly residentBytes: number,
+    private readonly scratchBytes: number,
+  ) {
+    this.ex = new WebAssembly.Instance(mod, {}).exports as unknown as GemmExports;
+    this.scratchStart = align(residentBytes);
+    const need = Math.ceil((this.scratchStart + scratchBytes) / PAGE);
+    const have = this.ex.memory.buffer.byteLength / PAGE;
+    if (need > have) this.ex.memory.grow(need - have);
+  }
+
+  alloc(rows: number, cols: number): Mat {
+    const bytes = align(rows * cols * 8);
+    if (this.residentEnd + bytes > this.residentBytes) return zeros(rows, cols);
+    const m = new ResidentMat(rows, cols, this.residentEnd, this.ex.memory);
+    this.residentEnd += bytes;
+    return m;
+  }
+
+  matmul(a: Mat, b: Mat): Mat {
+    return this.product(a, b, 'n') ?? matmul(a, b);
+  }
+
+  matmulBT(a: Mat, b: Mat): Mat {
+    return this.product(a, b, 'bt') ?? matmulBT(a, b);
+  }
+
+  matmulAT(a: Mat, b: Mat): Mat {
+    return this.product(a, b, 'at') ?? matmulAT(a, b);
+  }
+
+  private resident(x: Mat): number | null {
+    return x instanceof ResidentMat && x.data.buffer === this.ex.memory.buffer ? x.ptr : null;
+  }
+
+  /** null: does not fit the scratch area (the caller then uses the JavaScript kernel). */
+  private product(a: Mat, b: Mat, mode: 'n' | 'bt' | 'at'): Mat | null {
+    const m = mode === 'at' ? a.cols : a.rows;
+    const k = mode === 'at' ? a.rows : a.cols;
+    const n = mode === 'bt' ? b.rows : b.cols;
+    const kb = mode === 'bt' ? b.cols : b.rows;
+    check(k === kb, 'matmul', `inner dimensions differ: ${m}x${k} times ${kb}x${n}`);
+    const out = zeros(m, n);
+    if (m === 0 || n === 0) return out;
+    const { ex } = this;
+    let free = this.scratchStart;
+    const end = this.scratchStart + this.scratchBytes;
+    const take = (values: number): number | null => {
+      const ptr = free;
+      free += align(values * 8);
+      return free <= end ? ptr : null;
+    };
+    // Plan every piece before writing anything, so that a product that does not fit costs nothing.
+    const aRes = this.resident(a);
+    const bRes = this.resident(b);
+    const bCopy = bRes === null ? take(k * n) : 0;
+    const bT = mode === 'bt' ? take(k * n) : 0;
+    const aCopy = mode === 'at' && aRes === null ? take(k * m) : 0;
+    const aT = mode === 'at' ? take(m * k) : 0;
+    if (bCopy === null || bT === null || aCopy === null || aT === null) return null;
+    // Row blocks: A's rows (unless resident or transposed in full above) and C's rows.
+    const perRow = (mode !== 'at' && aRes === null ? k : 0) + n;
+    const rowsPerBlock = Math.min(m, Math.floor((end - free) / (8 * perRow)) - 1);
+    if (rowsPerBlock < 1) return null;
+    const blockA = free;
+    const blockC = blockA + align(rowsPerBlock * (mode !== 'at' && aRes === null ? k : 0) * 8);
+    let heap = new Float64Array(ex.memory.buffer);
+    let bPtr: number;
+    if (mode === 'bt') {
+      let src = bRes;
+      if (src === null) {
+        heap.set(b.data, (bCopy as number) / 8);
+        src = bCopy as number;
+      }
+      ex.transpose(src, bT as number, n, k);
+      bPtr = bT as number;
+    } else if (bRes !== null) {
+      bPtr = bRes;
+    } else {
+      heap.set(b.data, (bCopy as number) / 8);
+      bPtr = bCopy as number;
+    }
+    let aPtr: number | null = null;
+    if (mode === 'at') {
+      let src = aRes;
+      if (src === null) {
+        heap.set(a.data, (aCopy as number) / 8);
+        src = aCopy as number;
+      }
+      ex.transpose(src, aT as number, k, m);
+      aPtr = aT as number;
+    } else if (aRes !== null) {
+      aPtr = aRes;
+    }
+    const A = aPtr === null ? a.data : null;
+    for (let r0 = 0; r0 < m; r0 += rowsPerBlock) {
+      const rows = Math.min(rowsPerBlock, m - r0);
+      let src: number;
+      if (aPtr !== null) {
+        src = aPtr + r0 * k * 8;
+      } else {
+        heap.set((A as Float64Array).subarray(r0 * k, (r0 + rows) * k), blockA / 8);
+        src = blockA;
+      }
+      ex.gemm(src, bPtr, blockC, rows, k, n);
+      heap = new Float64Array(ex.memory.buffer);
+      out.data.set(heap.subarray(blockC / 8, blockC / 8 + rows * n), r0 * n);
+    }
+    return out;
+  }
+}
+
+export interface EngineOptions {
+  /** 'auto': WebAssembly where the runtime has SIMD, else JavaScript. */
+  engine?: 'auto' | EngineName;
+  /** Room for weights read in place (`alloc`), in bytes. */
+  residentBytes?: number;
+  scratchBytes?: number;
+}
+
+/** Picks the engine; 'wasm' where it is unavailable is an error naming the option. */
+export function createProducts(options: EngineOptions = {}): Products {
+  const choice = options.engine ?? 'auto';
+  check(
+    ['auto', 'wasm', 'js'].includes(choice),
+    'engine',
+    `expected auto, wasm or js, got ${choice}`,
+  );
+  if (choice === 'js') return jsProducts;
+  const mod = gemmModule();
+  if (mod === null) {
+    check(choice !== 'wasm', 'engine', 'this runtime has no WebAssembly SIMD; use engine js');
+    return jsProducts;
+  }
+  return new WasmProducts(
+    mod,
+    options.residentBytes ?? 0,
+    options.scratchBytes ?? DEFAULT_SCRATCH_BYTES,
+  );
+}
