@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { notebookErrors } from '../../lib/notebooks/run';
+import { tempDir } from '../tmp';
 
 function notebook(outputs: unknown[][]): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nb-')), 'x.ipynb');
+  const file = path.join(tempDir('nb-'), 'x.ipynb');
   const cells = outputs.map((o, i) => ({ cell_type: 'code', id: `c${i}`, source: [], outputs: o }));
   fs.writeFileSync(file, JSON.stringify({ cells, metadata: {}, nbformat: 4, nbformat_minor: 5 }));
   return file;

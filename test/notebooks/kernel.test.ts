@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { executeNotebook } from '../../lib/notebooks/run';
 import { ArtstyleError } from '../../lib/util/errors';
+import { tempDir } from '../tmp';
 
 function writeNotebook(dir: string, sources: string[]): string {
   const file = path.join(dir, 'x.ipynb');
@@ -16,7 +16,7 @@ function writeNotebook(dir: string, sources: string[]): string {
 
 describe('executeNotebook with the tslab kernel', { timeout: 120_000 }, () => {
   it('a kernel that dies is reported as such, with its output kept in a log file', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-'));
+    const dir = tempDir('kernel-');
     const nb = writeNotebook(dir, ["console.error('last words before dying');", 'process.exit(3);']);
     const out = path.join(dir, 'out');
     await assert.rejects(executeNotebook(nb, { outDir: out }), (e: unknown) => {
@@ -30,7 +30,7 @@ describe('executeNotebook with the tslab kernel', { timeout: 120_000 }, () => {
   });
 
   it('a cell that throws fails the notebook with the message tslab printed', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-'));
+    const dir = tempDir('kernel-');
     const nb = writeNotebook(dir, ["throw new RangeError('bad input in cell 0');"]);
     await assert.rejects(executeNotebook(nb, { outDir: path.join(dir, 'out') }), /notebook x failed in cell c0: RangeError: bad input in cell 0/);
     assert.ok(fs.existsSync(path.join(dir, 'out', 'x.failed.ipynb')));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../lib/cli/main';
@@ -8,6 +7,7 @@ import { listNotebooks, notebookErrors } from '../../lib/notebooks/run';
 import { closeBrowser, figuresShownInHtml } from '../../lib/plots';
 import { findFigures } from '../../lib/plots/report';
 import { projectRoot } from '../../lib/pipeline/params';
+import { tempDir } from '../tmp';
 
 /**
  * Every notebook executed in order by real Jupyter (nbconvert, the tslab kernel) in the smoke
@@ -39,7 +39,7 @@ function outputsText(file: string): { text: string; tables: number } {
 }
 
 describe('the notebooks, executed by Jupyter in the smoke profile', { timeout: 15 * 60_000 }, () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-notebooks-'));
+  const out = tempDir('artstyle-notebooks-');
   const executed = path.join(out, 'notebooks');
   let code = -1;
 

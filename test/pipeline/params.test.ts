@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { requireStepOutput, resolveParams, stepDir } from '../../lib/pipeline/params';
+import { tempDir } from '../tmp';
 
 describe('resolveParams', () => {
   it('defaults to the teaching profile on the bundled data', () => {
@@ -46,7 +46,7 @@ describe('resolveParams', () => {
 
 describe('requireStepOutput', () => {
   it('says which notebook and command to run first when an earlier output is missing', () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'params-'));
+    const out = tempDir('params-');
     const p = resolveParams({ outDir: out, profile: 'smoke' }, {});
     assert.throws(
       () => requireStepOutput(p, 'pretrain', 'model/model.json'),

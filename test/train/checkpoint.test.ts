@@ -11,9 +11,10 @@ import { train } from '../../lib/train/loop';
 import { ArtstyleError } from '../../lib/util/errors';
 import { MemorySource, buildTinyModel, silentLog } from './fixtures';
 import { sweepScenario, trainScenario } from './scenarios';
+import { tempDir } from '../tmp';
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-ckpt-'));
+  return tempDir('artstyle-ckpt-');
 }
 
 const SIZE = 8;

@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { trainScenario, sweepScenario } from './scenarios';
+import { tempDir } from '../tmp';
 
 const CHILD = path.join(__dirname, 'child-train.js');
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-kill-'));
+  return tempDir('artstyle-kill-');
 }
 
 /** Runs the child; when `killOnHang`, SIGKILLs it as soon as it reports it is mid-epoch. */

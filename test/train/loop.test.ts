@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { train } from '../../lib/train/loop';
@@ -16,9 +15,10 @@ import {
   silentLog,
   weightValues,
 } from './fixtures';
+import { tempDir } from '../tmp';
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-train-'));
+  return tempDir('artstyle-train-');
 }
 
 const SIZE = 8;

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBest, type SweepModelResult } from '../../lib/train/sweep';
 import { blockSweep, finetune, pretrain } from '../../lib/train/recipes';
 import { buildClassifier, buildXception } from '../../lib/models';
 import { MemorySource } from './fixtures';
+import { tempDir } from '../tmp';
 
 function fake(blocks: number, right: boolean[], valLoss: number): SweepModelResult {
   const correct = right.filter(Boolean).length;
@@ -54,7 +54,7 @@ test('selectBest ranks by final validation accuracy and reports intervals and Mc
 
 test('recipes on a tiny Xception: pretraining trains only the head, fine-tuning keeps blocks 1..N frozen, the sweep matches it', async () => {
   await tf.setBackend('cpu');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-recipes-'));
+  const dir = tempDir('artstyle-recipes-');
   const size = 71;
   const build = () =>
     buildClassifier(buildXception({ inputSize: size, widthMultiplier: 0.125, seed: 1 }), {

@@ -1,17 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectBackend } from '../../lib/backend/select';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { trainScenario } from './scenarios';
+import { tempDir } from '../tmp';
 
 // The notebooks train on wasm (with the project's composed gradients): resume must be exact there
 // too, not only on the cpu backend the other tests use.
 test('on the wasm backend, an interrupted and resumed run equals an uninterrupted one', async () => {
   await selectBackend({ force: 'wasm', log: null });
-  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'artstyle-wasm-'));
+  const tmp = () => tempDir('artstyle-wasm-');
   const ref = tmp();
   (await trainScenario(ref)).model.dispose();
   const dir = tmp();
