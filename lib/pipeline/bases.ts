@@ -37,12 +37,33 @@ export interface BundledBaseInfo {
   widthMultiplier: number;
   trainedInputSize: number;
   seed: number;
-  sourceTask: { classes: string[]; count: number; size: number; seed: number };
+  sourceTask: {
+    /** 'textures': 10 texture/shape classes; 'objects': object photographs (object-task.ts). */
+    name: 'textures' | 'objects';
+    /** Class names per categorical head, for example { material: [...], backdrop: [...] }. */
+    heads: Record<string, string[]>;
+    /** Regressed continuous attributes (objects only). */
+    attributes: string[];
+    count: number;
+    size: number;
+    seed: number;
+  };
   epochs: number;
+  /** Mean over the categorical heads of the training-image accuracy. */
   sourceAccuracy: number;
+  /** Mean over the categorical heads of the held-out accuracy (see sourceValDetail). */
   sourceValAccuracy: number;
+  /** Held-out accuracy per head, and the mean absolute error of the regressed attributes. */
+  sourceValDetail: Record<string, number>;
   backend: string;
   tfjsVersion: string;
+}
+
+function describeHeads(info: BundledBaseInfo): string {
+  const heads = Object.entries(info.sourceTask.heads).map(([h, c]) => `${c.length} ${h} classes`);
+  if (info.sourceTask.attributes.length > 0)
+    heads.push(`${info.sourceTask.attributes.length} regressed attributes`);
+  return heads.join(', ');
 }
 
 export function bundledBasesDir(): string {
@@ -121,7 +142,7 @@ export async function loadBase(
       result = {
         model,
         source: 'bundled',
-        detail: `bundled ${spec.kind} base (width ${spec.widthMultiplier}) pretrained on the synthetic source task (${info.sourceTask.classes.length} texture/shape classes, ${info.epochs} epochs, source validation accuracy ${(100 * info.sourceValAccuracy).toFixed(1)}%) from ${dir}`,
+        detail: `bundled ${spec.kind} base (width ${spec.widthMultiplier}) pretrained on the synthetic ${info.sourceTask.name} source task (${describeHeads(info)}, ${info.epochs} epochs, mean held-out accuracy ${(100 * info.sourceValAccuracy).toFixed(1)}%) from ${dir}`,
       };
     } else {
       const why =
