@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { tempDir as exitTempDir } from '../tmp';
 
-/** A fresh folder under the system temp dir, removed by the returned cleanup. */
+/** A fresh folder under the system temp dir, removed by the returned cleanup or at exit. */
 export function tempDir(label: string): { dir: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `artstyle-${label}-`));
+  const dir = exitTempDir(`artstyle-${label}-`);
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
