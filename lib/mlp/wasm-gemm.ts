@@ -147,33 +147,26 @@ class WasmProducts implements Products {
     const blockA = free;
     const blockC = blockA + align(rowsPerBlock * (mode !== 'at' && aRes === null ? k : 0) * 8);
     let heap = new Float64Array(ex.memory.buffer);
-    let bPtr: number;
-    if (mode === 'bt') {
-      let src = bRes;
+    /** An operand's address: in place if resident, else copied; transposed into `t` if given. */
+    const place = (
+      x: Mat,
+      res: number | null,
+      copy: number,
+      t: number | null,
+      rows: number,
+      cols: number,
+    ): number => {
+      let src = res;
       if (src === null) {
-        heap.set(b.data, (bCopy as number) / 8);
-        src = bCopy as number;
+        heap.set(x.data, copy / 8);
+        src = copy;
       }
-      ex.transpose(src, bT as number, n, k);
-      bPtr = bT as number;
-    } else if (bRes !== null) {
-      bPtr = bRes;
-    } else {
-      heap.set(b.data, (bCopy as number) / 8);
-      bPtr = bCopy as number;
-    }
-    let aPtr: number | null = null;
-    if (mode === 'at') {
-      let src = aRes;
-      if (src === null) {
-        heap.set(a.data, (aCopy as number) / 8);
-        src = aCopy as number;
-      }
-      ex.transpose(src, aT as number, k, m);
-      aPtr = aT as number;
-    } else if (aRes !== null) {
-      aPtr = aRes;
-    }
+      if (t === null) return src;
+      ex.transpose(src, t, rows, cols);
+      return t;
+    };
+    const bPtr = place(b, bRes, bCopy, mode === 'bt' ? bT : null, n, k);
+    const aPtr = mode === 'at' ? place(a, aRes, aCopy, aT, k, m) : aRes;
     const A = aPtr === null ? a.data : null;
     for (let r0 = 0; r0 < m; r0 += rowsPerBlock) {
       const rows = Math.min(rowsPerBlock, m - r0);

@@ -1,8 +1,8 @@
-import { check } from '../../util/errors';
 import { Rng } from '../../util/rng';
 import { clamp } from './raster';
 import { renderSculpture } from './sculpture-render';
 import { BACKDROPS, MATERIALS, SculptureScene, SUBJECTS } from './sculpture-styles';
+import { checkTaskOptions } from './source-task';
 
 /**
  * The "objects" source task on which the bundled Xception base is pretrained instead of ImageNet:
@@ -92,17 +92,7 @@ export function sampleNeutralScene(rng: Rng): SculptureScene {
 
 /** Generates the task in memory; the same options give the same arrays. */
 export function generateObjectTask(opts: ObjectTaskOptions): ObjectTask {
-  check(Number.isInteger(opts.seed), 'seed', `expected an integer, got ${opts.seed}`);
-  check(
-    Number.isInteger(opts.count) && opts.count > 0,
-    'count',
-    `expected a positive integer, got ${opts.count}`,
-  );
-  check(
-    Number.isInteger(opts.size) && opts.size >= 16 && opts.size <= 256,
-    'size',
-    `expected an integer from 16 to 256, got ${opts.size}`,
-  );
+  checkTaskOptions(opts, 16, 256);
   const { count, size } = opts;
   const big = size * 2;
   const root = new Rng(opts.seed).fork('object-task');

@@ -145,8 +145,12 @@ const DRAW: Record<(typeof SOURCE_CLASSES)[number], Drawer> = {
   },
 };
 
-/** Generates the source task in memory; the same options give the same arrays. */
-export function generateSourceTask(opts: SourceTaskOptions): SourceTask {
+/** Checks a source task's options, naming the bad one; sizes from `minSize` to `maxSize`. */
+export function checkTaskOptions(
+  opts: { seed: number; count: number; size: number },
+  minSize: number,
+  maxSize: number,
+): void {
   check(Number.isInteger(opts.seed), 'seed', `expected an integer, got ${opts.seed}`);
   check(
     Number.isInteger(opts.count) && opts.count > 0,
@@ -154,10 +158,15 @@ export function generateSourceTask(opts: SourceTaskOptions): SourceTask {
     `expected a positive integer, got ${opts.count}`,
   );
   check(
-    Number.isInteger(opts.size) && opts.size >= 8 && opts.size <= 512,
+    Number.isInteger(opts.size) && opts.size >= minSize && opts.size <= maxSize,
     'size',
-    `expected an integer from 8 to 512, got ${opts.size}`,
+    `expected an integer from ${minSize} to ${maxSize}, got ${opts.size}`,
   );
+}
+
+/** Generates the source task in memory; the same options give the same arrays. */
+export function generateSourceTask(opts: SourceTaskOptions): SourceTask {
+  checkTaskOptions(opts, 8, 512);
   const { count, size } = opts;
   const root = new Rng(opts.seed).fork('source-task');
   const labels = new Int32Array(count);
