@@ -19,7 +19,14 @@ import { Matrix } from 'ml-matrix';
 import { check } from '../util/errors';
 import { Rng } from '../util/rng';
 import { addRowInPlace, Mat, sumRows, takeRows, toMat, toMatrix, zeros } from './matrix';
-import { createProducts, EngineName, jsProducts, Products } from './wasm-gemm';
+import {
+  checkEngine,
+  createProducts,
+  EngineName,
+  jsProducts,
+  Products,
+  residentBytesFor,
+} from './wasm-gemm';
 
 export const PARAM_NAMES = ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'] as const;
 export type ParamName = (typeof PARAM_NAMES)[number];
@@ -134,11 +141,7 @@ export class SimpleNeuralNetwork {
       `expected > 0 or null, got ${this.gradientClipValue}`,
     );
     this.rng = new Rng(this.seed);
-    check(
-      ['auto', 'wasm', 'js'].includes(this.engine),
-      'engine',
-      `expected auto, wasm or js, got ${this.engine}`,
-    );
+    checkEngine(this.engine);
   }
 
   /** The engine the products run on ('wasm' or 'js'); known after `init`. */
@@ -150,11 +153,14 @@ export class SimpleNeuralNetwork {
   init(inputSize: number, outputSize: number): void {
     const init = this.rng.fork('init');
     const sizes = [inputSize, this.hiddenSizes[0], this.hiddenSizes[1], outputSize];
-    let residentBytes = 0;
-    for (let l = 1; l <= 3; l++)
-      residentBytes +=
-        16 * Math.ceil((((sizes[l - 1] as number) + 1) * (sizes[l] as number)) / 2) + 32;
-    this.products = createProducts({ engine: this.engine, residentBytes });
+    const shapes = [1, 2, 3].flatMap((l): [number, number][] => [
+      [sizes[l - 1] as number, sizes[l] as number],
+      [1, sizes[l] as number],
+    ]);
+    this.products = createProducts({
+      engine: this.engine,
+      residentBytes: residentBytesFor(shapes),
+    });
     const p: Partial<Params> = {};
     for (let l = 1; l <= 3; l++) {
       const w = this.products.alloc(sizes[l - 1] as number, sizes[l] as number);

@@ -70,6 +70,18 @@ class ResidentMat implements Mat {
 const PAGE = 65536;
 const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 
+/** The `residentBytes` that `alloc` needs for matrices of these shapes ([rows, cols] each). */
+export function residentBytesFor(shapes: readonly (readonly [number, number])[]): number {
+  return shapes.reduce((sum, [rows, cols]) => sum + align(rows * cols * 8), 0);
+}
+
+const ENGINES = ['auto', 'wasm', 'js'];
+
+/** Checks an engine option, naming it when it is not auto, wasm or js. */
+export function checkEngine(engine: string): void {
+  check(ENGINES.includes(engine), 'engine', `expected auto, wasm or js, got ${engine}`);
+}
+
 /** Default scratch area: 2M float64 values, enough for every product of a mini-batch step. */
 export const DEFAULT_SCRATCH_BYTES = 16 * 2 ** 20;
 
@@ -141,12 +153,13 @@ class WasmProducts implements Products {
     const aT = mode === 'at' ? take(m * k) : 0;
     if (bCopy === null || bT === null || aCopy === null || aT === null) return null;
     // Row blocks: A's rows (unless resident or transposed in full above) and C's rows.
-    const perRow = (mode !== 'at' && aRes === null ? k : 0) + n;
-    const rowsPerBlock = Math.min(m, Math.floor((end - free) / (8 * perRow)) - 1);
+    const blockACols = mode !== 'at' && aRes === null ? k : 0;
+    const rowsPerBlock = Math.min(m, Math.floor((end - free) / (8 * (blockACols + n))) - 1);
     if (rowsPerBlock < 1) return null;
     const blockA = free;
-    const blockC = blockA + align(rowsPerBlock * (mode !== 'at' && aRes === null ? k : 0) * 8);
-    let heap = new Float64Array(ex.memory.buffer);
+    const blockC = blockA + align(rowsPerBlock * blockACols * 8);
+    // The memory never grows (see the constructor), so one view serves the whole product.
+    const heap = new Float64Array(ex.memory.buffer);
     /** An operand's address: in place if resident, else copied; transposed into `t` if given. */
     const place = (
       x: Mat,
@@ -178,7 +191,6 @@ class WasmProducts implements Products {
         src = blockA;
       }
       ex.gemm(src, bPtr, blockC, rows, k, n);
-      heap = new Float64Array(ex.memory.buffer);
       out.data.set(heap.subarray(blockC / 8, blockC / 8 + rows * n), r0 * n);
     }
     return out;
@@ -196,11 +208,7 @@ export interface EngineOptions {
 /** Picks the engine; 'wasm' where it is unavailable is an error naming the option. */
 export function createProducts(options: EngineOptions = {}): Products {
   const choice = options.engine ?? 'auto';
-  check(
-    ['auto', 'wasm', 'js'].includes(choice),
-    'engine',
-    `expected auto, wasm or js, got ${choice}`,
-  );
+  checkEngine(choice);
   if (choice === 'js') return jsProducts;
   const mod = gemmModule();
   if (mod === null) {

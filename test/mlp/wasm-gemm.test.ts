@@ -4,7 +4,12 @@ import { compileWat, gemmWat } from '../../scripts/gemm-wat';
 import { GEMM_WASM_BASE64 } from '../../lib/mlp/gemm-wasm';
 import { Mat, matmul, matmulAT, matmulBT, zeros } from '../../lib/mlp/matrix';
 import { SimpleNeuralNetwork } from '../../lib/mlp/snn';
-import { createProducts, jsProducts, wasmSimdAvailable } from '../../lib/mlp/wasm-gemm';
+import {
+  createProducts,
+  jsProducts,
+  residentBytesFor,
+  wasmSimdAvailable,
+} from '../../lib/mlp/wasm-gemm';
 import { ArtstyleError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
 
@@ -73,6 +78,20 @@ describe('WebAssembly SIMD matrix products', () => {
     const at = random(300, 40);
     const b2 = random(300, 5);
     assertBitIdentical(small.matmulAT(at, b2), matmulAT(at, b2), 'fallback');
+  });
+
+  it('residentBytesFor sizes the weight area exactly: every weight fits, one more does not', () => {
+    const shapes: [number, number][] = [
+      [100, 512],
+      [1, 512],
+      [7, 3],
+      [1, 3],
+    ];
+    const w = createProducts({ engine: 'wasm', residentBytes: residentBytesFor(shapes) });
+    const mats = shapes.map(([r, c]) => w.alloc(r, c));
+    const memory = (mats[0] as Mat).data.buffer;
+    assert.ok(mats.every((m) => m.data.buffer === memory));
+    assert.notEqual(w.alloc(1, 1).data.buffer, memory);
   });
 
   it('names the mismatched product and a bad engine', () => {
