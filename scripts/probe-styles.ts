@@ -6,12 +6,13 @@
  * calibrating the bundled data (data/README.md) or judging a new base; it is not a study step.
  *   npm run probe -- [--sculptures DIR] [--size 96] [--width 0.25]
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../lib/backend/select';
 import { scanImageFolder } from '../lib/data/imageFolder';
+import { decodeAndResize } from '../lib/data/resizePolicy';
 import { stratifiedSplit } from '../lib/data/split';
 import { preprocessInput } from '../lib/models';
 import { loadBase } from '../lib/pipeline/bases';
@@ -39,24 +40,16 @@ async function main(): Promise<void> {
   const feats: number[][] = [];
   for (let s = 0; s < items.length; s += 32) {
     const batch = items.slice(s, s + 32);
+    // The pipeline's own decode and resize policy (EXIF, alpha on white, sRGB, lanczos3).
     const pixels = await Promise.all(
-      batch.map((it) =>
-        sharp(path.join(folder.root, it.path))
-          .rotate()
-          .removeAlpha()
-          .toColourspace('srgb')
-          .resize(size, size, { fit: 'fill' })
-          .raw()
-          .toBuffer(),
+      batch.map(async (it) =>
+        decodeAndResize(await fs.promises.readFile(path.join(folder.root, it.path)), { size }),
       ),
     );
+    const flat = new Float32Array(batch.length * size * size * 3);
+    pixels.forEach((p, i) => flat.set(p, i * size * size * 3));
     const x = tf.tidy(() => {
-      const input = tf.tensor4d(Float32Array.from(Buffer.concat(pixels)), [
-        batch.length,
-        size,
-        size,
-        3,
-      ]);
+      const input = tf.tensor4d(flat, [batch.length, size, size, 3]);
       return tf.mean(base.model.predict(preprocessInput('xception', input)) as tf.Tensor4D, [1, 2]);
     });
     feats.push(...(x.arraySync() as number[][]));

@@ -302,7 +302,7 @@ const NEIGHBOURS: Record<SculptureStyle, readonly SculptureStyle[]> = {
  *   (then renormalised), so a style's typical choices are more typical. The bundled base sees
  *   these best, so this knob moves accuracy most. During calibration (the probe on another random
  *   split): 31-33% at 0.3 / 1 / 1 (generator synth-3), 37% with borrowing at 0.1 alone, 51% with
- *   sharpness 2 alone, 63% at the values below; `npm run probe` gives 58.5% on the data they make.
+ *   sharpness 2 alone, 63% at the values below; `npm run probe` gives 61.0% on the data they make.
  * - SPREAD: scales every numeric rule's standard deviation (pose, drapery, light...).
  */
 export const BORROW_PROBABILITY = 0.1;
