@@ -1,5 +1,6 @@
 export * from './types';
 export * from './loop';
+export * from './step';
 export * from './checkpoint';
 export * from './history';
 export * from './lock';

@@ -15,6 +15,13 @@ import { writeHistory, type EpochRecord } from './history';
 import { acquireLock } from './lock';
 import type { BatchSource } from './types';
 import { frozenBatchNormInference, orderedWeights } from './weights';
+import {
+  CROSSENTROPY_EPSILON,
+  perSampleCrossEntropy,
+  regularizationLoss,
+  wholeBatchStep,
+  type TrainStep,
+} from './step';
 
 /**
  * The training loop: a custom tfjs loop (optimizer.minimize over the model's trainable variables)
@@ -83,6 +90,8 @@ export interface TrainOptions {
   log?: ((line: string) => void) | null;
   /** Install a SIGINT handler for the run (default true). */
   handleSigint?: boolean;
+  /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once. */
+  trainStep?: TrainStep;
 }
 
 export interface TrainResult {
@@ -95,8 +104,6 @@ export interface TrainResult {
   /** Why it stopped early, with how to resume. */
   message?: string;
 }
-
-export const CROSSENTROPY_EPSILON = 1e-7;
 
 export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
   if (spec.kind === 'rmsprop') return tf.train.rmsprop(spec.lr, 0.9, 0, CROSSENTROPY_EPSILON);
@@ -119,21 +126,6 @@ export function disposeOptimizer(optimizer: tf.Optimizer): void {
   optimizer.dispose();
   const c = (optimizer as unknown as { c?: tf.Tensor }).c;
   if (c && !c.isDisposed) c.dispose();
-}
-
-/** Keras `categorical_crossentropy` on probabilities, one value per sample. */
-export function perSampleCrossEntropy(oneHot: tf.Tensor2D, probs: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const p = tf
-      .div(probs, tf.sum(probs, -1, true))
-      .clipByValue(CROSSENTROPY_EPSILON, 1 - CROSSENTROPY_EPSILON);
-    return tf.neg(tf.sum(tf.mul(oneHot, tf.log(p)), -1)) as tf.Tensor1D;
-  });
-}
-
-function regularizationLoss(model: tf.LayersModel): tf.Scalar {
-  const losses = model.calculateLosses();
-  return losses.length === 0 ? tf.scalar(0) : (tf.addN(losses) as tf.Scalar);
 }
 
 function validate(o: TrainOptions): void {
@@ -341,6 +333,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       .map((w) => w.variable.read() as tf.Variable);
     const classWeights = o.classWeights ? tf.tensor1d(o.classWeights, 'float32') : null;
     const batchesPerEpoch = Math.ceil(o.trainSource.size / o.batchSize);
+    const runStep = o.trainStep ?? wholeBatchStep;
     try {
       for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
         const t0 = Date.now();
@@ -352,33 +345,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         for await (const batch of o.trainSource.batches(epoch, o.batchSize)) {
           if (stopReason !== null) break;
           o.setDropoutStep?.(o.model, step);
-          const [lossT, rightT] = tf.tidy(() => {
-            const labels = tf.tensor1d(batch.labels, 'int32');
-            let hit: tf.Scalar | undefined;
-            const loss = optimizer.minimize(
-              () => {
-                let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
-                if (o.preprocess) x = o.preprocess(x);
-                const probs = o.model.apply(x, { training: true }) as tf.Tensor2D;
-                let ce: tf.Tensor1D = perSampleCrossEntropy(
-                  tf.oneHot(labels, k) as tf.Tensor2D,
-                  probs,
-                );
-                if (classWeights) ce = tf.mul(ce, tf.gather(classWeights, labels));
-                // f runs inside the engine's own tidy: keep the hit count past it (disposed below).
-                hit = tf.keep(
-                  tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'int32')) as tf.Scalar,
-                );
-                return tf.add(tf.mean(ce), regularizationLoss(o.model)) as tf.Scalar;
-              },
-              true,
-              vars,
-            ) as tf.Scalar;
-            return [loss, hit!];
+          const { loss, correct: right } = await runStep(batch, {
+            model: o.model,
+            optimizer,
+            variables: vars,
+            numClasses: k,
+            classWeights,
+            ...(o.preprocess ? { preprocess: o.preprocess } : {}),
           });
-          const loss = (await lossT.data())[0]!;
-          const right = (await rightT.data())[0]!;
-          tf.dispose([lossT, rightT]);
           if (!Number.isFinite(loss)) {
             throw new ArtstyleError(
               'non-finite-loss',
