@@ -61,3 +61,14 @@ export function standardCallbacks(o: RunControls): FitCallback[] {
 export function train(o: TrainOptions): Promise<TrainResult> {
   return fit(o, standardCallbacks(o));
 }
+
+// What loop.ts exported before the trainer was split into fit + callbacks, for existing imports.
+export {
+  disposeOptimizer,
+  makeOptimizer,
+  type OptimizerKind,
+  type OptimizerSpec,
+} from './optimizers';
+export { evaluateLossAccuracy } from './forward';
+export type { BatchLogs } from './fit';
+export type { TrainCallbacks } from './callbacks';
