@@ -22,6 +22,7 @@ import * as study1 from '../pipeline/study1';
 import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
 import { ArtstyleError, errorMessage } from '../util/errors';
+import { slurmMain } from './slurm';
 
 /**
  * `artstyle <command>`: the notebooks' steps without Jupyter, for scripts and servers. Every command
@@ -367,6 +368,7 @@ commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
+  slurm      the study as Slurm jobs: \`artstyle slurm submit|status --help\`
 
 options (the same parameters as each notebook's parameters cell; environment variables in brackets):
   --profile smoke|teaching|full   [${ENV_KEYS.profile}]      default teaching
@@ -377,6 +379,8 @@ options (the same parameters as each notebook's parameters cell; environment var
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // `slurm` has its own options (lib/cli/slurm.ts).
+  if (argv[0] === 'slurm') return slurmMain(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
