@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RESOURCES, validateResources, type SlurmResources } from '../cluster/slurm';
-import { dryRun, studyStatus, submitStudy, type ClusterCli } from '../pipeline/cluster1';
+import {
+  dryRun,
+  requeueUnit,
+  studyStatus,
+  submitStudy,
+  type ClusterCli,
+} from '../pipeline/cluster1';
 import { textTable } from '../pipeline/notebook';
 import { ENV_KEYS, resolveParams } from '../pipeline/params';
 import * as study1 from '../pipeline/study1';
@@ -15,6 +21,10 @@ import { ArtstyleError, errorMessage } from '../util/errors';
 
 export const SLURM_USAGE = `usage: artstyle slurm submit [options]   write the study's sbatch scripts and submit them
        artstyle slurm status [options]   done / running / pending / failed for every unit
+       artstyle slurm requeue UNIT [options]
+                                         put a killed or failed unit (pretrain, block<N>, merge,
+                                         weighted) back into the queue; it resumes from its
+                                         checkpoint, and the jobs waiting for it wait again
 
 The run's parameters, as for every command:
   --profile smoke|teaching|full   [${ENV_KEYS.profile}]
@@ -109,9 +119,10 @@ export async function slurmMain(argv: string[]): Promise<number> {
     console.log(SLURM_USAGE);
     return 0;
   }
-  if ((sub !== 'submit' && sub !== 'status') || extra.length) {
+  const arity = sub === 'requeue' ? 1 : 0;
+  if ((sub !== 'submit' && sub !== 'status' && sub !== 'requeue') || extra.length !== arity) {
     console.error(
-      `artstyle slurm: expected submit or status, got ${JSON.stringify(parsed.positionals.join(' '))}\n\n${SLURM_USAGE}`,
+      `artstyle slurm: expected submit, status or requeue UNIT, got ${JSON.stringify(parsed.positionals.join(' '))}\n\n${SLURM_USAGE}`,
     );
     return 2;
   }
@@ -133,9 +144,13 @@ export async function slurmMain(argv: string[]): Promise<number> {
       const s = submitStudy(params, config, thisCli(), resources);
       for (const j of s.jobs)
         console.log(
-          `${j.name}: job ${j.jobId}${j.array ? ` (array of ${j.array.length}: ${j.array.join(' ')})` : ''}${j.dependsOn.length ? `, after ${j.dependsOn.join(', ')}` : ''}`,
+          `${j.name}: job ${j.jobId}${j.array ? ` (array of ${j.array.length}: ${j.array.join(' ')})` : ''}${j.dependency ? `, ${j.dependency}` : ''}`,
         );
       console.log(`scripts and logs: ${path.dirname(s.jobs[0]!.script)}`);
+      return 0;
+    }
+    if (sub === 'requeue') {
+      for (const line of requeueUnit(params, extra[0]!)) console.log(line);
       return 0;
     }
     const { units, notes, submission } = studyStatus(params, config);

@@ -211,13 +211,20 @@ export function renderScript(plan: SlurmPlan, job: SlurmJob, resources: SlurmRes
   return lines.join('\n') + '\n';
 }
 
-/** The `sbatch` arguments of one job whose dependencies have the given job ids. */
-export function sbatchArgs(script: string, dependsOn: string[]): string[] {
-  return [
-    '--parsable',
-    ...(dependsOn.length ? [`--dependency=afterok:${dependsOn.join(':')}`] : []),
-    script,
-  ];
+/**
+ * The `sbatch` arguments of one job that waits for the given job ids. An array is waited for task
+ * by task (`afterok:<id>_0:<id>_1:...`), not as `afterok:<id>`: Slurm marks a whole-array
+ * dependency failed for good once any task fails, even after that task is requeued and succeeds,
+ * while a per-task dependency can be re-armed (`scontrol update JobId=... Dependency=...`).
+ */
+export function sbatchArgs(script: string, dependency: string | null): string[] {
+  return ['--parsable', ...(dependency ? [`--dependency=${dependency}`] : []), script];
+}
+
+/** `afterok:` on every job id, and on every task of an array job. */
+export function afterOk(jobs: { jobId: string; array: string[] | null }[]): string | null {
+  const ids = jobs.flatMap((j) => (j.array ? j.array.map((_, i) => `${j.jobId}_${i}`) : [j.jobId]));
+  return ids.length ? `afterok:${ids.join(':')}` : null;
 }
 
 export interface SubmittedJob {
@@ -226,7 +233,8 @@ export interface SubmittedJob {
   jobId: string;
   script: string;
   array: string[] | null;
-  dependsOn: string[];
+  /** The `--dependency` it was submitted with (what a requeue re-arms), or null. */
+  dependency: string | null;
 }
 
 /** Runs a Slurm command; errors name the command and give its output. */
@@ -294,16 +302,34 @@ export function submitPlan(
   const submitted: SubmittedJob[] = [];
   for (const { job, file, text } of rendered) {
     writeFileAtomic(file, text);
-    const dependsOn = (job.after ?? []).map((k) => submitted.find((s) => s.key === k)!.jobId);
-    const jobId = parseJobId(run('sbatch', sbatchArgs(file, dependsOn)));
+    const dependency = afterOk((job.after ?? []).map((k) => submitted.find((s) => s.key === k)!));
+    const jobId = parseJobId(run('sbatch', sbatchArgs(file, dependency)));
     submitted.push({
       key: job.key,
       name: jobName(plan, job),
       jobId,
       script: file,
       array: job.array ?? null,
-      dependsOn,
+      dependency,
     });
   }
   return submitted;
+}
+
+/**
+ * Puts a finished, failed or killed job (or array task, `<id>_<task>`) back into the queue now:
+ * `scontrol requeue`, then `StartTime=now` (a requeued job otherwise waits about two minutes).
+ */
+export function requeueJob(job: string, run: SlurmRunner = runSlurmCommand): void {
+  run('scontrol', ['requeue', job]);
+  run('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
+}
+
+/** Sets a pending job's dependency again (Slurm does not re-check one it has marked failed). */
+export function rearmDependency(
+  jobId: string,
+  dependency: string,
+  run: SlurmRunner = runSlurmCommand,
+): void {
+  run('scontrol', ['update', `JobId=${jobId}`, `Dependency=${dependency}`]);
 }

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import type { StudyConfig } from '../config/profiles';
 import {
   ARRAY_ITEM,
+  rearmDependency,
   renderPlan,
+  requeueJob,
   shellQuote,
   submitPlan,
   type SlurmPlan,
@@ -118,7 +120,11 @@ export function dryRun(
 ): string {
   const plan = studyPlan(params, config, cli);
   const parts = renderPlan(plan, resources).map(({ job, file, text }) => {
-    const deps = (job.after ?? []).map((k) => `$${k.toUpperCase()}_JOB`);
+    const deps = (job.after ?? []).map((k) => {
+      const after = plan.jobs.find((j) => j.key === k)!;
+      const id = `$${k.toUpperCase()}_JOB`;
+      return after.array ? after.array.map((_, i) => `${id}_${i}`).join(':') : id;
+    });
     const submit = `sbatch --parsable${deps.length ? ` --dependency=afterok:${deps.join(':')}` : ''} ${shellQuote(file)}`;
     return `# ---- ${file}\n# submitted as: ${job.key.toUpperCase()}_JOB=$(${submit})\n${text}`;
   });
@@ -279,4 +285,54 @@ export function studyStatus(
     ),
   ];
   return { units, notes: queue?.notes ?? [], submission };
+}
+
+/** The Slurm job id of a unit (`pretrain`, `block<N>`, `merge`, `weighted`) of a submission. */
+export function unitJob(submission: Submission, unit: string): { index: number; id: string } {
+  const member = /^block(\d+)$/.exec(unit);
+  const key = member ? 'members' : unit;
+  const index = submission.jobs.findIndex((j) => j.key === key);
+  const job = submission.jobs[index];
+  const names = ['pretrain', ...submission.blocks.map(blockDirName), 'merge', 'weighted'];
+  if (!job || (member && !submission.blocks.includes(Number(member[1]))))
+    throw new ArtstyleError(
+      'unknown-unit',
+      `${JSON.stringify(unit)} is not a unit of this study; choose one of ${names.join(', ')}`,
+      unit,
+    );
+  return {
+    index,
+    id: member ? `${job.jobId}_${submission.blocks.indexOf(Number(member[1]))}` : job.jobId,
+  };
+}
+
+/**
+ * Requeues one unit's job (a killed or failed member, say) and re-arms the dependencies of the
+ * jobs after it that are still pending, so the chain goes on once the unit succeeds. The unit
+ * resumes from its checkpoint. Returns what it did, one line per Slurm command.
+ */
+export function requeueUnit(params: RunParams, unit: string, run?: SlurmRunner): string[] {
+  const submission = readSubmission(params);
+  if (!submission)
+    throw new ArtstyleError(
+      'not-submitted',
+      `no submission recorded in ${params.outDir} (${submissionFile(params)}): run \`artstyle slurm submit\` first`,
+      submissionFile(params),
+    );
+  const { index, id } = unitJob(submission, unit);
+  requeueJob(id, run);
+  const done = [`requeued ${unit} (job ${id})`];
+  const later = submission.jobs.slice(index + 1);
+  const queue = queueStates(
+    later.map((j) => j.jobId),
+    run,
+  );
+  for (const j of later) {
+    const pending = queue.rows.some((r) => r.jobId === j.jobId && r.state === 'pending');
+    if (pending && j.dependency) {
+      rearmDependency(j.jobId, j.dependency, run);
+      done.push(`re-armed ${j.name} (job ${j.jobId}): --dependency=${j.dependency}`);
+    }
+  }
+  return done;
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ARRAY_ITEM,
+  afterOk,
   DEFAULT_RESOURCES,
   arraySpec,
   parseJobId,
@@ -27,6 +28,7 @@ import { resolveConfig } from '../../lib/config/profiles';
 import {
   dryRun,
   paramArgs,
+  requeueUnit,
   studyPlan,
   studyStatus,
   submitStudy,
@@ -202,7 +204,8 @@ describe('sbatch scripts of the study', () => {
       [
         ['sbatch', '--parsable'],
         ['sbatch', '--parsable', '--dependency=afterok:100'],
-        ['sbatch', '--parsable', '--dependency=afterok:101'],
+        // The merge waits for each task of the array (a requeued task can be waited for again).
+        ['sbatch', '--parsable', '--dependency=afterok:101_0:101_1:101_2:101_3'],
         ['sbatch', '--parsable', '--dependency=afterok:102'],
       ],
     );
@@ -236,23 +239,55 @@ describe('sbatch scripts of the study', () => {
         ['weighted', 'pending', '103'],
       ],
     );
+    // Requeueing a member puts its task back and re-arms the pending jobs after it.
+    const scontrol: string[][] = [];
+    const afterKill = (command: string, args: string[]): string => {
+      if (command === 'scontrol') scontrol.push(args);
+      return command === 'squeue'
+        ? '101_3|CANCELLED|None\n102|PENDING|DependencyNeverSatisfied\n103|PENDING|Dependency\n'
+        : '';
+    };
+    const done = requeueUnit(s.params, 'block14', afterKill);
+    assert.deepEqual(scontrol, [
+      ['requeue', '101_3'],
+      ['update', 'JobId=101_3', 'StartTime=now'],
+      ['update', 'JobId=102', 'Dependency=afterok:101_0:101_1:101_2:101_3'],
+      ['update', 'JobId=103', 'Dependency=afterok:102'],
+    ]);
+    assert.equal(done.length, 3);
+    assert.throws(() => requeueUnit(s.params, 'block5', afterKill), namedError('unknown-unit'));
+    assert.throws(
+      () => requeueUnit(studyIn(path.join(out, 'other')).params, 'merge', afterKill),
+      namedError('not-submitted'),
+    );
   });
 
   it('the dry run prints every script and its sbatch line, and submits nothing', () => {
     const text = dryRun(params, config, CLI, R({ maxConcurrent: 2 }));
     assert.equal(text.match(/^#!\/bin\/bash$/gm)?.length, 4);
     assert.match(text, /MEMBERS_JOB=\$\(sbatch --parsable --dependency=afterok:\$PRETRAIN_JOB /);
-    assert.match(text, /MERGE_JOB=\$\(sbatch --parsable --dependency=afterok:\$MEMBERS_JOB /);
+    assert.match(
+      text,
+      /MERGE_JOB=\$\(sbatch --parsable --dependency=afterok:\$MEMBERS_JOB_0:\$MEMBERS_JOB_1:\$MEMBERS_JOB_2:\$MEMBERS_JOB_3 /,
+    );
     assert.ok(!fs.existsSync(path.join(params.outDir, 'slurm')), 'nothing written');
   });
 
   it('sbatch arguments and its --parsable output', () => {
-    assert.deepEqual(sbatchArgs('/s/a.sbatch', []), ['--parsable', '/s/a.sbatch']);
-    assert.deepEqual(sbatchArgs('/s/a.sbatch', ['5', '6']), [
+    assert.deepEqual(sbatchArgs('/s/a.sbatch', null), ['--parsable', '/s/a.sbatch']);
+    assert.deepEqual(sbatchArgs('/s/a.sbatch', 'afterok:5:6'), [
       '--parsable',
       '--dependency=afterok:5:6',
       '/s/a.sbatch',
     ]);
+    assert.equal(
+      afterOk([
+        { jobId: '5', array: null },
+        { jobId: '6', array: ['0', '14'] },
+      ]),
+      'afterok:5:6_0:6_1',
+    );
+    assert.equal(afterOk([]), null);
     assert.equal(parseJobId('1234\n'), '1234');
     assert.equal(parseJobId('1234;hpc\n'), '1234');
     assert.throws(
