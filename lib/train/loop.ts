@@ -88,7 +88,7 @@ export interface TrainOptions {
   label?: string;
   /** Where messages go; null for silence. Defaults to console.log. */
   log?: ((line: string) => void) | null;
-  /** Install a SIGINT handler for the run (default true). */
+  /** Install SIGINT and SIGTERM handlers for the run (default true). */
   handleSigint?: boolean;
   /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once. */
   trainStep?: TrainStep;
@@ -277,10 +277,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     stopReason = 'Ctrl-C';
     log?.('Ctrl-C: stopping at the end of this batch (press again to quit at once)');
   };
+  // A scheduler's SIGTERM (Slurm before the time limit, a preemption, scancel) stops the same way.
+  const onSigterm = (): void => {
+    if (stopReason !== null) process.exit(143);
+    stopReason = 'SIGTERM';
+    log?.('SIGTERM: stopping at the end of this batch');
+  };
   const onAbort = (): void => {
     stopReason ??= 'abort signal';
   };
-  if (o.handleSigint !== false) process.on('SIGINT', onSigint);
+  if (o.handleSigint !== false) process.on('SIGINT', onSigint).on('SIGTERM', onSigterm);
   o.signal?.addEventListener('abort', onAbort);
   if (o.signal?.aborted) onAbort();
   try {
@@ -432,7 +438,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } finally {
     restoreBatchNorm();
     disposeOptimizer(optimizer);
-    if (o.handleSigint !== false) process.off('SIGINT', onSigint);
+    if (o.handleSigint !== false) process.off('SIGINT', onSigint).off('SIGTERM', onSigterm);
     o.signal?.removeEventListener('abort', onAbort);
     lock.release();
   }

@@ -55,7 +55,7 @@ export interface SweepOptions {
   callbacks?: SweepCallbacks;
   signal?: AbortSignal;
   log?: ((line: string) => void) | null;
-  /** Install a SIGINT handler for the sweep (default true). */
+  /** Install SIGINT and SIGTERM handlers for the sweep (default true). */
   handleSigint?: boolean;
 }
 
@@ -255,8 +255,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     log?.('Ctrl-C: stopping the sweep at the end of this batch (press again to quit at once)');
     controller.abort();
   };
+  // A scheduler's SIGTERM (Slurm before the time limit, a preemption, scancel) stops the same way.
+  const onSigterm = (): void => {
+    if (controller.signal.aborted) process.exit(143);
+    log?.('SIGTERM: stopping the sweep at the end of this batch');
+    controller.abort();
+  };
   const onOuterAbort = (): void => controller.abort();
-  if (o.handleSigint !== false) process.on('SIGINT', onSigint);
+  if (o.handleSigint !== false) process.on('SIGINT', onSigint).on('SIGTERM', onSigterm);
   o.signal?.addEventListener('abort', onOuterAbort);
   if (o.signal?.aborted) controller.abort();
   const models: SweepModelResult[] = [];
@@ -318,7 +324,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     log?.(selection.text);
     return { status: 'completed', models, selection };
   } finally {
-    if (o.handleSigint !== false) process.off('SIGINT', onSigint);
+    if (o.handleSigint !== false) process.off('SIGINT', onSigint).off('SIGTERM', onSigterm);
     o.signal?.removeEventListener('abort', onOuterAbort);
     lock.release();
   }
