@@ -1,5 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-import type { BatchSource } from '../train/types';
 import { ArtstyleError, check } from '../util/errors';
 
 /**
@@ -16,73 +14,6 @@ export interface Predictions {
   ids: string[];
   numClasses: number;
   classNames: string[];
-}
-
-export interface PredictOptions {
-  batchSize?: number;
-  /** Applied to each batch of raw 0..255 NHWC pixels before the model (e.g. Xception's scaling). */
-  preprocess?: (x: tf.Tensor4D) => tf.Tensor4D;
-}
-
-/** Runs the model in inference mode over every batch of `source` (epoch 0: no augmentation). */
-export async function predict(
-  model: tf.LayersModel,
-  source: BatchSource,
-  options: PredictOptions = {},
-): Promise<Predictions> {
-  const batchSize = options.batchSize ?? 32;
-  check(
-    Number.isInteger(batchSize) && batchSize > 0,
-    'batchSize',
-    `expected a positive integer, got ${batchSize}`,
-  );
-  const k = source.numClasses;
-  const probs = new Float32Array(source.size * k);
-  const labels = new Int32Array(source.size);
-  const ids: string[] = [];
-  let offset = 0;
-  for await (const batch of source.batches(0, batchSize)) {
-    const out = tf.tidy(() => {
-      let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
-      if (options.preprocess) x = options.preprocess(x);
-      return model.predict(x) as tf.Tensor;
-    });
-    const values = await out.data();
-    out.dispose();
-    if (values.length !== batch.n * k) {
-      throw new ArtstyleError(
-        'shape-mismatch',
-        `model output has ${values.length / batch.n} values per image; the data set has ${k} classes`,
-        'model',
-      );
-    }
-    if (offset + batch.n > source.size) {
-      throw new ArtstyleError(
-        'size-mismatch',
-        `the batch source yielded more than its declared size ${source.size} images`,
-        'source',
-      );
-    }
-    probs.set(values as Float32Array, offset * k);
-    labels.set(batch.labels, offset);
-    ids.push(...batch.ids);
-    offset += batch.n;
-  }
-  if (offset !== source.size) {
-    throw new ArtstyleError(
-      'size-mismatch',
-      `the batch source yielded ${offset} images but declares size ${source.size}`,
-      'source',
-    );
-  }
-  return {
-    probs,
-    labels,
-    predicted: argmaxRows(probs, k),
-    ids,
-    numClasses: k,
-    classNames: source.classNames.slice(),
-  };
 }
 
 /** Index of the largest value of each row (the first on ties, like numpy's argmax). */

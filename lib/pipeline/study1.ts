@@ -9,23 +9,35 @@ import { prepareImageDataset, type PreparedImageDataset } from '../data/prepareI
 import {
   classificationReport,
   compareClassAccuracy,
-  predict,
   type ClassComparisonRow,
   type ClassificationReport,
 } from '../eval/classification';
-import { buildClassifier, buildXception, preprocessInput } from '../models';
+import { buildClassifier, buildXception } from '../models';
 import { loadCheckpointWeights } from '../train/checkpoint';
 import { balancedClassWeights } from '../train/classWeights';
 import { readHistory, type EpochRecord } from '../train/history';
-import type { TrainCallbacks, TrainResult } from '../train/loop';
-import { blockSweep, finetune, pretrain } from '../train/recipes';
-import { blockDirName, type SweepCallbacks, type SweepResult } from '../train/sweep';
+import type { TrainOptions, TrainResult } from '../train/loop';
+import { predict } from '../train/forward';
+import {
+  blockDirName,
+  type SweepCallbacks,
+  type SweepMemberResult,
+  type SweepResult,
+} from '../train/sweep';
+import {
+  blockSweep,
+  blockSweepMember,
+  finetune,
+  mergeBlockSweep,
+  pretrain,
+  xceptionPreprocess,
+  type BlockSweepOptions,
+} from './recipes';
 import { ArtstyleError } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/fs';
 import { Rng } from '../util/rng';
 import { loadBase, type LoadedBase } from './bases';
 import { requireStepOutput, stepDir, type RunParams } from './params';
-import { optional } from '../util/object';
 
 /**
  * The first study's steps, each one call that a notebook cell or a CLI command makes:
@@ -166,16 +178,16 @@ export function loadStudyBase(
   );
 }
 
-export interface StepOptions {
-  callbacks?: TrainCallbacks;
-  signal?: AbortSignal;
-  log?: ((line: string) => void) | null;
+/** How a step's training is watched and stopped, as `train()` takes them. */
+export type StepControls = Pick<TrainOptions, 'callbacks' | 'signal' | 'log' | 'trainStep'>;
+
+export type StepOptions = StepControls & {
   /** A sub-folder of the step's folder (used by the class-weights step). */
-  subdir?: string;
-  classWeights?: number[];
+  subdir?: string | undefined;
+  classWeights?: number[] | undefined;
   /** The base to start from; the step takes it over (and disposes it). Loaded when omitted. */
-  base?: LoadedBase;
-}
+  base?: LoadedBase | undefined;
+};
 
 /** Step 02: the new head trained on the frozen base (RMSprop 1e-3, 25 epochs, batch 16 in the seed). */
 export async function pretrainStep(
@@ -195,17 +207,15 @@ export async function pretrainStep(
     ? path.join(stepDir(params, 'weighted'), options.subdir)
     : stepDir(params, 'pretrain');
   try {
+    const { subdir: _s, base: _b, ...controls } = options;
     return await pretrain({
+      ...controls,
       model,
       trainSource: sources.train,
       valSource: sources.val,
       outDir,
       seed: params.seed,
       stage: config.pretrain,
-      ...optional('classWeights', options.classWeights),
-      ...optional('callbacks', options.callbacks),
-      ...optional('signal', options.signal),
-      ...optional('log', options.log),
     });
   } finally {
     model.dispose();
@@ -222,20 +232,21 @@ function assertCompleted(result: TrainResult | SweepResult, what: string): void 
   }
 }
 
-/** Step 03: one fine-tuned model per frozen-block count, each from the pretrained weights. */
-export async function sweepStep(
+export type SweepStepOptions = Pick<StepControls, 'signal' | 'log' | 'trainStep'> & {
+  callbacks?: SweepCallbacks | undefined;
+};
+
+/** The block sweep of the profile: pretrained weights from step 02, into the sweep folder. */
+function blockSweepOptions(
   params: RunParams,
   config: StudyConfig,
   sources: SculptureSources,
-  options: {
-    callbacks?: SweepCallbacks;
-    signal?: AbortSignal;
-    log?: ((line: string) => void) | null;
-  } = {},
-): Promise<SweepResult> {
+  options: SweepStepOptions,
+): BlockSweepOptions {
   const from = requireStepOutput(params, 'pretrain', 'checkpoint');
   const numClasses = sources.manifest.classNames.length;
-  return blockSweep({
+  return {
+    ...options,
     blocks: config.sweep.blocks,
     fromCheckpoint: path.dirname(from),
     buildModel: () => buildStudyModel(config, numClasses, params.seed),
@@ -245,10 +256,52 @@ export async function sweepStep(
     seed: params.seed,
     stage: config.finetune,
     evalBatchSize: config.evalBatchSize,
-    ...optional('callbacks', options.callbacks),
-    ...optional('signal', options.signal),
-    ...optional('log', options.log),
-  });
+  };
+}
+
+/** Step 03: one fine-tuned model per frozen-block count, each from the pretrained weights. */
+export function sweepStep(
+  params: RunParams,
+  config: StudyConfig,
+  sources: SculptureSources,
+  options: SweepStepOptions = {},
+): Promise<SweepResult> {
+  return blockSweep(blockSweepOptions(params, config, sources, options));
+}
+
+/**
+ * One unit of step 03: the member with `blocks` frozen blocks, trained into `sweep/block<N>`
+ * (its own lock and checkpoint). Refuses with a named error while pretraining is missing or
+ * unfinished; `blocks` must be one of the profile's sweep counts.
+ */
+export function sweepMemberStep(
+  params: RunParams,
+  config: StudyConfig,
+  sources: SculptureSources,
+  blocks: number,
+  options: SweepStepOptions = {},
+): Promise<SweepMemberResult> {
+  if (!config.sweep.blocks.includes(blocks))
+    throw new ArtstyleError(
+      'invalid-argument',
+      `member: ${blocks} is not one of the ${params.profile} profile's frozen-block counts (${config.sweep.blocks.join(', ')})`,
+      'member',
+    );
+  return blockSweepMember(blockSweepOptions(params, config, sources, options), blocks);
+}
+
+/**
+ * The merge unit of step 03: the choice over the members' folders (`sweep/sweep-summary.json`),
+ * for a sweep whose members ran as separate processes. Refuses with a named error
+ * (`sweep-member-missing`, `sweep-member-unfinished`) while any member is not done.
+ */
+export function mergeSweepStep(
+  params: RunParams,
+  config: StudyConfig,
+  sources: SculptureSources,
+  options: Pick<SweepStepOptions, 'log'> = {},
+): SweepResult {
+  return mergeBlockSweep(blockSweepOptions(params, config, sources, options));
 }
 
 /** Loads a finished run's weights (a `train` output folder) into a fresh model of the study. */
@@ -281,7 +334,7 @@ export async function evaluateOnTest(
   try {
     const predictions = await predict(model, sources.test, {
       batchSize: config.evalBatchSize,
-      preprocess: (x) => preprocessInput('xception', x),
+      preprocess: xceptionPreprocess,
     });
     const report = classificationReport(predictions);
     const evaluation: TestEvaluation = {
@@ -358,10 +411,12 @@ export async function classWeightsStep(
     classWeights,
   });
   assertCompleted(pre, 'weighted pretraining');
+  const { base: _b, ...controls } = options;
   const weightedDir = path.join(stepDir(params, 'weighted'), blockDirName(blocks));
   const model = buildStudyModel(config, sources.manifest.classNames.length, params.seed);
   try {
     const ft = await finetune({
+      ...controls,
       model,
       fromCheckpoint: pre.outDir,
       blocks,
@@ -371,9 +426,6 @@ export async function classWeightsStep(
       seed: params.seed,
       stage: config.finetune,
       classWeights,
-      ...optional('callbacks', options.callbacks),
-      ...optional('signal', options.signal),
-      ...optional('log', options.log),
     });
     assertCompleted(ft, 'weighted fine-tuning');
   } finally {

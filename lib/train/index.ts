@@ -1,5 +1,11 @@
 export * from './types';
 export * from './loop';
+export * from './fit';
+export * from './callbacks';
+export * from './resume';
+export * from './forward';
+export * from './losses';
+export * from './optimizers';
 export * from './step';
 export * from './checkpoint';
 export * from './history';
@@ -7,4 +13,3 @@ export * from './lock';
 export * from './weights';
 export * from './classWeights';
 export * from './sweep';
-export * from './recipes';

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { forwardBatch, type Preprocess } from './forward';
+import { perSampleCrossEntropy, regularizationLoss } from './losses';
 import type { Batch } from './types';
 
 /**
@@ -17,7 +19,7 @@ export interface StepContext {
   /** One weight per class, or null when every sample weighs 1. */
   classWeights: tf.Tensor1D | null;
   /** Raw 0..255 pixels -> model input (e.g. Xception's scaling to [-1, 1]). */
-  preprocess?: (x: tf.Tensor4D) => tf.Tensor4D;
+  preprocess?: Preprocess;
 }
 
 export interface StepResult {
@@ -29,22 +31,7 @@ export interface StepResult {
 
 export type TrainStep = (batch: Batch, ctx: StepContext) => Promise<StepResult>;
 
-export const CROSSENTROPY_EPSILON = 1e-7;
-
-/** Keras `categorical_crossentropy` on probabilities, one value per sample. */
-export function perSampleCrossEntropy(oneHot: tf.Tensor2D, probs: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const p = tf
-      .div(probs, tf.sum(probs, -1, true))
-      .clipByValue(CROSSENTROPY_EPSILON, 1 - CROSSENTROPY_EPSILON);
-    return tf.neg(tf.sum(tf.mul(oneHot, tf.log(p)), -1)) as tf.Tensor1D;
-  });
-}
-
-export function regularizationLoss(model: tf.LayersModel): tf.Scalar {
-  const losses = model.calculateLosses();
-  return losses.length === 0 ? tf.scalar(0) : (tf.addN(losses) as tf.Scalar);
-}
+export { CROSSENTROPY_EPSILON, perSampleCrossEntropy, regularizationLoss } from './losses';
 
 /** Today's step: the whole batch in one `optimizer.minimize`. */
 export const wholeBatchStep: TrainStep = async (batch, ctx) => {
@@ -54,9 +41,7 @@ export const wholeBatchStep: TrainStep = async (batch, ctx) => {
     let hit: tf.Scalar | undefined;
     const loss = optimizer.minimize(
       () => {
-        let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
-        if (preprocess) x = preprocess(x);
-        const probs = model.apply(x, { training: true }) as tf.Tensor2D;
+        const probs = forwardBatch(model, batch, { preprocess, training: true });
         let ce: tf.Tensor1D = perSampleCrossEntropy(
           tf.oneHot(labels, numClasses) as tf.Tensor2D,
           probs,

@@ -1,14 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { predict } from '../eval/classification';
 import { mcnemar, wilsonInterval, type Interval, type McNemarResult } from '../eval/stats';
 import { ArtstyleError, check } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/fs';
-import { assertFinished, loadCheckpointWeights, readCheckpoint, MANIFEST_FILE } from './checkpoint';
+import {
+  assertFinished,
+  loadCheckpointWeights,
+  readCheckpoint,
+  MANIFEST_FILE,
+  type LoadedCheckpoint,
+} from './checkpoint';
+import type { BatchLogs, FitSpec } from './fit';
+import { predict } from './forward';
 import type { EpochRecord } from './history';
 import { acquireLock } from './lock';
-import { train, type BatchLogs, type OptimizerSpec } from './loop';
+import { train, type RunControls } from './loop';
 import type { BatchSource } from './types';
 
 /**
@@ -32,7 +39,8 @@ export interface SweepCallbacks {
   onModelEnd?(model: SweepModelResult): void | Promise<void>;
 }
 
-export interface SweepOptions {
+/** What defines a sweep: the fit spec of its members (less model and folder) and its grid. */
+export interface SweepSpec extends Omit<FitSpec, 'model' | 'outDir' | 'label'> {
   /** Frozen-block counts, in the order to train them. */
   blocks: number[];
   /** The pretraining run's output folder (or its `checkpoint` folder). */
@@ -41,23 +49,13 @@ export interface SweepOptions {
   buildModel: () => tf.LayersModel;
   /** Freezes the first N blocks (lib/models freezeBlocks). */
   freeze: (model: tf.LayersModel, blocks: number) => void;
-  optimizer: OptimizerSpec;
-  trainSource: BatchSource;
-  valSource: BatchSource;
-  epochs: number;
-  batchSize: number;
-  classWeights?: number[];
+  /** The sweep's folder; member N trains into `<outDir>/block<N>`. */
   outDir: string;
-  seed: number;
-  preprocess?: (x: tf.Tensor4D) => tf.Tensor4D;
-  setDropoutStep?: (model: tf.LayersModel, step: number) => void;
-  evalBatchSize?: number;
-  callbacks?: SweepCallbacks;
-  signal?: AbortSignal;
-  log?: ((line: string) => void) | null;
-  /** Install SIGINT and SIGTERM handlers for the sweep (default true). */
-  handleSigint?: boolean;
+  evalBatchSize?: number | undefined;
 }
+
+export type SweepOptions = SweepSpec &
+  Pick<RunControls, 'signal' | 'handleSigint'> & { callbacks?: SweepCallbacks | undefined };
 
 export interface SweepModelResult {
   blocks: number;
@@ -178,36 +176,46 @@ export function selectBest(models: SweepModelResult[]): SweepSelection {
   };
 }
 
-async function evaluateModel(
+/** The member's final-weights predictions on the validation images, stored beside its run. */
+async function memberPredictions(
   model: tf.LayersModel,
-  o: SweepOptions,
+  o: SweepSpec,
   blocks: number,
   dir: string,
   history: EpochRecord[],
-): Promise<SweepModelResult> {
+): Promise<StoredPredictions> {
   const file = path.join(dir, PREDICTIONS_FILE);
-  let stored: StoredPredictions | null = null;
-  if (fs.existsSync(file)) {
-    const s = readJson<StoredPredictions>(file);
-    if (s.epochs === history.length && s.ids.length === o.valSource.size) stored = s;
-  }
-  if (!stored) {
-    const p = await predict(model, o.valSource, {
-      batchSize: o.evalBatchSize ?? 32,
-      ...(o.preprocess ? { preprocess: o.preprocess } : {}),
-    });
-    stored = {
-      blocks,
-      epochs: history.length,
-      ids: p.ids,
-      labels: Array.from(p.labels),
-      predicted: Array.from(p.predicted),
-      valLoss: history[history.length - 1]?.val_loss ?? NaN,
-    };
-    writeJsonAtomic(file, stored);
-  }
-  const predicted = stored.predicted;
-  const rightById = stored.labels.map((y, i) => y === predicted[i]);
+  const stored = readPredictions(file, history.length, o.valSource.size);
+  if (stored) return stored;
+  const p = await predict(model, o.valSource, {
+    batchSize: o.evalBatchSize ?? 32,
+    preprocess: o.preprocess,
+  });
+  const fresh: StoredPredictions = {
+    blocks,
+    epochs: history.length,
+    ids: p.ids,
+    labels: Array.from(p.labels),
+    predicted: Array.from(p.predicted),
+    valLoss: history[history.length - 1]?.val_loss ?? NaN,
+  };
+  writeJsonAtomic(file, fresh);
+  return fresh;
+}
+
+function readPredictions(file: string, epochs: number, size: number): StoredPredictions | null {
+  if (!fs.existsSync(file)) return null;
+  const s = readJson<StoredPredictions>(file);
+  return s.epochs === epochs && s.ids.length === size ? s : null;
+}
+
+function memberResult(
+  blocks: number,
+  dir: string,
+  history: EpochRecord[],
+  stored: StoredPredictions,
+): SweepModelResult {
+  const rightById = stored.labels.map((y, i) => y === stored.predicted[i]);
   const correct = rightById.filter(Boolean).length;
   return {
     blocks,
@@ -222,95 +230,136 @@ async function evaluateModel(
   };
 }
 
-export async function runSweep(o: SweepOptions): Promise<SweepResult> {
-  check(o.blocks.length > 0, 'blocks', 'expected at least one frozen-block count');
-  o.blocks.forEach((b, i) =>
+function checkBlocks(blocks: number[]): void {
+  check(blocks.length > 0, 'blocks', 'expected at least one frozen-block count');
+  blocks.forEach((b, i) =>
     check(Number.isInteger(b) && b >= 0, `blocks[${i}]`, `expected an integer >= 0, got ${b}`),
   );
   check(
-    new Set(o.blocks).size === o.blocks.length,
+    new Set(blocks).size === blocks.length,
     'blocks',
-    `each count may appear once, got [${o.blocks}]`,
+    `each count may appear once, got [${blocks}]`,
   );
-  const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
-  const outDir = path.resolve(o.outDir);
-  const pretrained = checkpointDirOf(o.fromCheckpoint);
-  const pre = readCheckpoint(pretrained);
+}
+
+/** The finished pretraining run the members start from; a named error when it is not there. */
+export function finishedPretraining(fromCheckpoint: string): LoadedCheckpoint {
+  const pre = readCheckpoint(checkpointDirOf(fromCheckpoint));
   if (!pre)
     throw new ArtstyleError(
       'missing-checkpoint',
-      `no pretrained checkpoint in ${o.fromCheckpoint}: run the pretraining first`,
-      o.fromCheckpoint,
+      `no pretrained checkpoint in ${fromCheckpoint}: run the pretraining first`,
+      fromCheckpoint,
     );
   assertFinished(pre);
-  const lock = acquireLock(outDir, log);
-  const controller = new AbortController();
-  let sigints = 0;
-  const onSigint = (): void => {
-    sigints++;
-    if (sigints > 1) {
-      log?.('second Ctrl-C: quitting now; finished epochs stay checkpointed');
-      process.exit(130);
-    }
-    log?.('Ctrl-C: stopping the sweep at the end of this batch (press again to quit at once)');
-    controller.abort();
-  };
-  // A scheduler's SIGTERM (Slurm before the time limit, a preemption, scancel) stops the same way.
-  const onSigterm = (): void => {
-    if (controller.signal.aborted) process.exit(143);
-    log?.('SIGTERM: stopping the sweep at the end of this batch');
-    controller.abort();
-  };
-  const onOuterAbort = (): void => controller.abort();
-  if (o.handleSigint !== false) process.on('SIGINT', onSigint).on('SIGTERM', onSigterm);
-  o.signal?.addEventListener('abort', onOuterAbort);
-  if (o.signal?.aborted) controller.abort();
-  const models: SweepModelResult[] = [];
+  return pre;
+}
+
+export interface SweepMemberResult {
+  status: 'completed' | 'interrupted';
+  /** The member's validation result; null when interrupted. */
+  model: SweepModelResult | null;
+  message?: string;
+}
+
+/**
+ * One unit of the sweep: member `blocks` trains into `<outDir>/block<N>` from the finished
+ * pretraining, under that folder's own lock, resuming from its own checkpoint, then stores its
+ * validation predictions. Members are independent: they can run one after another, in separate
+ * processes, or as tasks of a cluster job array, with the same result.
+ */
+export async function sweepMember(o: SweepOptions, blocks: number): Promise<SweepMemberResult> {
+  check(o.blocks.includes(blocks), 'member', `${blocks} is not one of the sweep's [${o.blocks}]`);
+  const pre = finishedPretraining(o.fromCheckpoint);
+  const dir = path.join(path.resolve(o.outDir), blockDirName(blocks));
+  const lock = acquireLock(dir, o.log === undefined ? (l) => console.log(l) : o.log);
+  const model = o.buildModel();
   try {
-    for (const blocks of o.blocks) {
-      const dir = path.join(outDir, blockDirName(blocks));
-      if (controller.signal.aborted) {
-        const message = `sweep stopped before ${blockDirName(blocks)}; run the same command (or notebook cell) again to resume`;
-        log?.(message);
-        return { status: 'interrupted', models, selection: null, message };
-      }
-      const model = o.buildModel();
-      try {
-        loadCheckpointWeights(model, pretrained);
-        o.freeze(model, blocks);
-        const r = await train({
-          model,
-          optimizer: o.optimizer,
-          trainSource: o.trainSource,
-          valSource: o.valSource,
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          ...(o.classWeights ? { classWeights: o.classWeights } : {}),
-          outDir: dir,
-          seed: o.seed,
-          ...(o.preprocess ? { preprocess: o.preprocess } : {}),
-          ...(o.setDropoutStep ? { setDropoutStep: o.setDropoutStep } : {}),
-          identity: { frozenBlocks: blocks, pretrained: pre.manifest.weightsSha256 },
-          label: blockDirName(blocks),
-          log,
-          handleSigint: false,
-          signal: controller.signal,
-          callbacks: {
-            onBatchEnd: (e, b, l) => o.callbacks?.onBatchEnd?.(blocks, e, b, l),
-            onEpochEnd: (rec, h) => o.callbacks?.onEpochEnd?.(blocks, rec, h),
-          },
-        });
-        if (r.status === 'interrupted') {
-          const message = `sweep stopped during ${blockDirName(blocks)}: ${r.message ?? ''} Models already finished are kept.`;
-          return { status: 'interrupted', models, selection: null, message };
-        }
-        const result = await evaluateModel(model, o, blocks, dir, r.history);
-        models.push(result);
-        await o.callbacks?.onModelEnd?.(result);
-      } finally {
-        model.dispose();
-      }
-    }
+    loadCheckpointWeights(model, checkpointDirOf(o.fromCheckpoint));
+    o.freeze(model, blocks);
+    const {
+      blocks: _b,
+      fromCheckpoint: _f,
+      buildModel: _m,
+      freeze: _z,
+      evalBatchSize: _e,
+      ...spec
+    } = o;
+    const r = await train({
+      ...spec,
+      model,
+      outDir: dir,
+      label: blockDirName(blocks),
+      lock: false,
+      identity: { frozenBlocks: blocks, pretrained: pre.manifest.weightsSha256 },
+      callbacks: {
+        onBatchEnd: (e, b, l) => o.callbacks?.onBatchEnd?.(blocks, e, b, l),
+        onEpochEnd: (rec, h) => o.callbacks?.onEpochEnd?.(blocks, rec, h),
+      },
+    });
+    if (r.status === 'interrupted')
+      return { status: 'interrupted', model: null, ...(r.message ? { message: r.message } : {}) };
+    const stored = await memberPredictions(model, o, blocks, dir, r.history);
+    const result = memberResult(blocks, dir, r.history, stored);
+    await o.callbacks?.onModelEnd?.(result);
+    return { status: 'completed', model: result };
+  } finally {
+    model.dispose();
+    lock.release();
+  }
+}
+
+/** A finished member read back from its folder; a named error when it is missing or unfinished. */
+export function readSweepMember(
+  outDir: string,
+  blocks: number,
+  o: { epochs: number; valSize: number },
+): SweepModelResult {
+  const dir = path.join(path.resolve(outDir), blockDirName(blocks));
+  const ck = readCheckpoint(path.join(dir, 'checkpoint'));
+  const rerun = `run \`artstyle sweep --member ${blocks}\` (or the sweep) first`;
+  if (!ck)
+    throw new ArtstyleError(
+      'sweep-member-missing',
+      `sweep member ${blockDirName(blocks)} has not been trained: no checkpoint in ${dir}; ${rerun}`,
+      dir,
+    );
+  const history = ck.manifest.history;
+  if (ck.manifest.epoch < o.epochs)
+    throw new ArtstyleError(
+      'sweep-member-unfinished',
+      `sweep member ${blockDirName(blocks)} stopped after ${ck.manifest.epoch} of ${o.epochs} epochs (${ck.file}); ${rerun} to finish it`,
+      dir,
+    );
+  const stored = readPredictions(path.join(dir, PREDICTIONS_FILE), history.length, o.valSize);
+  if (!stored)
+    throw new ArtstyleError(
+      'sweep-member-unfinished',
+      `sweep member ${blockDirName(blocks)} has no validation predictions for its ${history.length} epochs in ${dir}; ${rerun} to finish it`,
+      dir,
+    );
+  return memberResult(blocks, dir, history, stored);
+}
+
+/**
+ * The merge unit: reads every member from its folder, chooses (selectBest) and writes
+ * `<outDir>/sweep-summary.json`, under the sweep folder's lock. Refuses (a named error) while a
+ * member is missing or unfinished.
+ */
+export function mergeSweep(o: {
+  blocks: number[];
+  outDir: string;
+  epochs: number;
+  valSource: Pick<BatchSource, 'size'>;
+  log?: ((line: string) => void) | null | undefined;
+}): SweepResult {
+  checkBlocks(o.blocks);
+  const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
+  const outDir = path.resolve(o.outDir);
+  const lock = acquireLock(outDir, log);
+  try {
+    const opts = { epochs: o.epochs, valSize: o.valSource.size };
+    const models = o.blocks.map((b) => readSweepMember(outDir, b, opts));
     const selection = selectBest(models);
     writeJsonAtomic(path.join(outDir, 'sweep-summary.json'), {
       criterion: selection.criterion,
@@ -324,8 +373,59 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     log?.(selection.text);
     return { status: 'completed', models, selection };
   } finally {
-    if (o.handleSigint !== false) process.off('SIGINT', onSigint).off('SIGTERM', onSigterm);
-    o.signal?.removeEventListener('abort', onOuterAbort);
     lock.release();
   }
+}
+
+/** Ctrl-C for a whole sweep: the first stops the member at its batch boundary, the second quits. */
+function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let sigints = 0;
+  const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
+  const onSigint = (): void => {
+    if (++sigints > 1) {
+      log?.('second Ctrl-C: quitting now; finished epochs stay checkpointed');
+      process.exit(130);
+    }
+    log?.('Ctrl-C: stopping the sweep at the end of this batch (press again to quit at once)');
+    controller.abort();
+  };
+  const onOuterAbort = (): void => controller.abort();
+  if (o.handleSigint !== false) process.on('SIGINT', onSigint);
+  o.signal?.addEventListener('abort', onOuterAbort);
+  if (o.signal?.aborted) controller.abort();
+  return {
+    signal: controller.signal,
+    dispose() {
+      if (o.handleSigint !== false) process.off('SIGINT', onSigint);
+      o.signal?.removeEventListener('abort', onOuterAbort);
+    },
+  };
+}
+
+/** The whole sweep in this process: every member in order, then the merge. */
+export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  checkBlocks(o.blocks);
+  finishedPretraining(o.fromCheckpoint);
+  const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
+  const stop = sweepInterrupts(o);
+  const models: SweepModelResult[] = [];
+  try {
+    for (const blocks of o.blocks) {
+      if (stop.signal.aborted) {
+        const message = `sweep stopped before ${blockDirName(blocks)}; run the same command (or notebook cell) again to resume`;
+        log?.(message);
+        return { status: 'interrupted', models, selection: null, message };
+      }
+      const r = await sweepMember({ ...o, signal: stop.signal, handleSigint: false }, blocks);
+      if (r.status === 'interrupted') {
+        const message = `sweep stopped during ${blockDirName(blocks)}: ${r.message ?? ''} Models already finished are kept.`;
+        return { status: 'interrupted', models, selection: null, message };
+      }
+      models.push(r.model!);
+    }
+  } finally {
+    stop.dispose();
+  }
+  return mergeSweep({ ...o });
 }

@@ -42,35 +42,3 @@ export function orderedWeights(model: tf.LayersModel): OrderedWeight[] {
     trainable: trainable.has(variable),
   }));
 }
-
-/**
- * Keras runs a frozen BatchNormalization layer in inference mode (moving statistics, no updates);
- * tfjs would still normalise with batch statistics and update its moving averages when the model is
- * called with `training: true`. This makes every BatchNormalization layer whose parameters are all
- * frozen behave as Keras does for the duration of a run; the returned function undoes it.
- */
-export function frozenBatchNormInference(model: tf.LayersModel): () => void {
-  const weights = orderedWeights(model);
-  const byLayer = new Map<tf.layers.Layer, boolean>();
-  for (const w of weights) {
-    if (w.layer.getClassName() !== 'BatchNormalization') continue;
-    byLayer.set(w.layer, (byLayer.get(w.layer) ?? false) || w.trainable);
-  }
-  const restore: (() => void)[] = [];
-  for (const [layer, anyTrainable] of byLayer) {
-    if (anyTrainable) continue;
-    const patched = layer as unknown as {
-      call: (inputs: unknown, kwargs: Record<string, unknown>) => unknown;
-    };
-    const hadOwn = Object.prototype.hasOwnProperty.call(patched, 'call');
-    const original = patched.call;
-    patched.call = function (inputs: unknown, kwargs: Record<string, unknown>) {
-      return original.call(this, inputs, { ...kwargs, training: false });
-    };
-    restore.push(() => {
-      if (hadOwn) patched.call = original;
-      else delete (patched as { call?: unknown }).call;
-    });
-  }
-  return () => restore.forEach((r) => r());
-}

@@ -13,9 +13,9 @@ import {
   mostWrong,
   normalizeConfusion,
   perClassAccuracy,
-  predict,
   type Predictions,
 } from '../../lib/eval/classification';
+import { predict } from '../../lib/train/forward';
 import { ArtstyleError } from '../../lib/util/errors';
 import { MemorySource } from '../train/fixtures';
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, BatchSource } from '../../lib/train/types';
 import { Rng } from '../../lib/util/rng';
 import { orderedWeights } from '../../lib/train/weights';
+import { KerasBatchNormalization } from '../../lib/models/batch-norm';
 
 /**
  * An in-memory BatchSource with the data module's contract: a few tiny images per class whose
@@ -104,7 +105,7 @@ export function buildTinyModel(o: TinyModelOptions): tf.LayersModel {
       kernelInitializer: init(1),
     }),
   );
-  model.add(tf.layers.batchNormalization());
+  model.add(new KerasBatchNormalization());
   model.add(
     tf.layers.conv2d({
       filters: 4,
@@ -114,7 +115,7 @@ export function buildTinyModel(o: TinyModelOptions): tf.LayersModel {
       kernelInitializer: init(2),
     }),
   );
-  model.add(tf.layers.batchNormalization());
+  model.add(new KerasBatchNormalization());
   model.add(tf.layers.globalAveragePooling2d({}));
   model.add(
     tf.layers.dense({

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { train, type TrainResult } from '../../lib/train/loop';
-import { runSweep, type SweepResult } from '../../lib/train/sweep';
+import { runSweep, type SweepOptions, type SweepResult } from '../../lib/train/sweep';
 import { MemorySource, buildTinyModel, freezeFirst, scale, setDropoutStep } from './fixtures';
 
 /** The training and sweep scenarios shared by the in-process reference and the child processes. */
@@ -67,6 +67,25 @@ export async function trainScenario(
     },
   });
   return { result, model };
+}
+
+/** The sweep of the scenarios: three members of the tiny model from one pretraining run. */
+export function sweepSpec(outDir: string, pretrainDir: string): SweepOptions {
+  return {
+    blocks: [0, 2, 4],
+    fromCheckpoint: pretrainDir,
+    buildModel: () => buildTinyModel({ imageSize: SIZE, numClasses: 3, seed: 77 }),
+    freeze: freezeFirst,
+    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
+    ...scenarioSources(),
+    epochs: 2,
+    batchSize: 4,
+    outDir,
+    seed: 9,
+    preprocess: scale,
+    setDropoutStep,
+    log: null,
+  };
 }
 
 export async function sweepScenario(

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBest, type SweepModelResult } from '../../lib/train/sweep';
-import { blockSweep, finetune, pretrain } from '../../lib/train/recipes';
+import { blockSweep, finetune, pretrain } from '../../lib/pipeline/recipes';
 import { buildClassifier, buildXception } from '../../lib/models';
 import { MemorySource } from './fixtures';
 import { tempDir } from '../tmp';

@@ -1,0 +1,20 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Keras' epsilon: probabilities are clipped to [1e-7, 1 - 1e-7] before the logarithm. */
+export const CROSSENTROPY_EPSILON = 1e-7;
+
+/** Keras `categorical_crossentropy` on probabilities, one value per sample. */
+export function perSampleCrossEntropy(oneHot: tf.Tensor2D, probs: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const p = tf
+      .div(probs, tf.sum(probs, -1, true))
+      .clipByValue(CROSSENTROPY_EPSILON, 1 - CROSSENTROPY_EPSILON);
+    return tf.neg(tf.sum(tf.mul(oneHot, tf.log(p)), -1)) as tf.Tensor1D;
+  });
+}
+
+/** The model's regularisation losses (e.g. the head's L2), summed; 0 when it has none. */
+export function regularizationLoss(model: tf.LayersModel): tf.Scalar {
+  const losses = model.calculateLosses();
+  return losses.length === 0 ? tf.scalar(0) : (tf.addN(losses) as tf.Scalar);
+}

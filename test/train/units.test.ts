@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { mergeSweep, sweepMember, type SweepOptions } from '../../lib/train/sweep';
+import { acquireLock } from '../../lib/train/lock';
+import { ArtstyleError } from '../../lib/util/errors';
+import { trainScenario, sweepScenario, sweepSpec } from './scenarios';
+import { tempDir } from '../tmp';
+
+/**
+ * The sweep's units: each member trained on its own (any order, separate calls) and then merged
+ * gives exactly the files of the sweep run in one call; the merge and the members refuse, with a
+ * named error, what they cannot do yet.
+ */
+
+function tmp(): string {
+  return tempDir('artstyle-units-');
+}
+
+/** A variable's name in a checkpoint: tfjs makes it unique per process (a counter suffix). */
+function tfName(key: string, value: unknown): boolean {
+  return key === 'name' && typeof value === 'string' && value.includes('/');
+}
+
+/** Everything a sweep writes, with the wall-clock fields left out. */
+function sweepFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.bin')) out[path.relative(dir, p)] = fs.readFileSync(p, 'base64');
+      else if (e.name.endsWith('.json'))
+        out[path.relative(dir, p)] = JSON.stringify(
+          JSON.parse(fs.readFileSync(p, 'utf8'), (k, v: unknown) =>
+            k === 'seconds' || k === 'savedAt' || k === 'checksum' || k === 'dir' || tfName(k, v)
+              ? undefined
+              : v,
+          ),
+        );
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.ok(e instanceof ArtstyleError, String(e));
+    return e.code;
+  }
+  return 'no error';
+}
+
+async function pretrained(): Promise<string> {
+  const base = tmp();
+  const { model } = await trainScenario(path.join(base, 'pretrain'));
+  model.dispose();
+  return path.join(base, 'pretrain');
+}
+
+test('members trained one by one (in another order) and merged equal the sweep in one call, file for file', async () => {
+  await tf.setBackend('cpu');
+  const pre = await pretrained();
+  const whole = path.join(tmp(), 'sweep');
+  const ref = await sweepScenario(whole, pre);
+  assert.equal(ref.status, 'completed');
+  const units = path.join(tmp(), 'sweep');
+  const spec = sweepSpec(units, pre);
+  for (const n of [4, 0, 2]) {
+    const r = await sweepMember(spec, n);
+    assert.equal(r.status, 'completed');
+    assert.equal(r.model?.blocks, n);
+  }
+  assert.ok(!fs.existsSync(path.join(units, 'sweep-summary.json')), 'members do not merge');
+  const merged = mergeSweep({ ...spec });
+  assert.equal(merged.selection?.best.blocks, ref.selection?.best.blocks);
+  assert.deepEqual(merged.selection?.mcnemar, ref.selection?.mcnemar);
+  const a = sweepFiles(whole);
+  const b = sweepFiles(units);
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  for (const k of Object.keys(a)) assert.equal(b[k], a[k], `${k} differs`);
+  assert.ok(
+    Object.keys(a).some((k) => k.endsWith('.bin')),
+    'weights were compared',
+  );
+});
+
+test('the merge refuses a missing or unfinished member; a member refuses missing or unfinished pretraining', async () => {
+  await tf.setBackend('cpu');
+  const nowhere = path.join(tmp(), 'no-pretrain');
+  const early: SweepOptions = sweepSpec(path.join(tmp(), 'sweep'), nowhere);
+  assert.equal(await code(sweepMember(early, 0)), 'missing-checkpoint');
+  // A pretraining run stopped after its first epoch is not a starting point.
+  const half = path.join(tmp(), 'pretrain');
+  const stop = new AbortController();
+  const { model } = await trainScenario(half, undefined, 3, stop);
+  model.dispose();
+  assert.equal(
+    await code(sweepMember(sweepSpec(path.join(tmp(), 's'), half), 0)),
+    'unfinished-run',
+  );
+
+  const pre = await pretrained();
+  const dir = path.join(tmp(), 'sweep');
+  const spec = sweepSpec(dir, pre);
+  assert.equal(await code(() => mergeSweep(spec)), 'sweep-member-missing');
+  assert.equal(await code(sweepMember(spec, 3)), 'invalid-argument');
+  await sweepMember(spec, 0);
+  await sweepMember(spec, 2);
+  // Member 4 stopped in its first epoch: its checkpoint exists but is not finished.
+  const abort = new AbortController();
+  const r = await sweepMember(
+    {
+      ...spec,
+      signal: abort.signal,
+      callbacks: { onBatchEnd: () => abort.abort() },
+    },
+    4,
+  );
+  assert.equal(r.status, 'interrupted');
+  assert.match(await code(() => mergeSweep(spec)), /^sweep-member-unfinished$/);
+  assert.throws(() => mergeSweep(spec), /block4 stopped after 0 of 2 epochs.*--member 4/);
+  await sweepMember(spec, 4);
+  assert.equal(mergeSweep(spec).status, 'completed');
+});
+
+test("a member takes its own folder's lock: the same member twice is refused, another member is not", async () => {
+  await tf.setBackend('cpu');
+  const pre = await pretrained();
+  const dir = path.join(tmp(), 'sweep');
+  const spec = sweepSpec(dir, pre);
+  const held = acquireLock(path.join(dir, 'block2'), null);
+  try {
+    assert.equal(await code(sweepMember(spec, 2)), 'folder-locked');
+    assert.equal((await sweepMember(spec, 0)).status, 'completed');
+  } finally {
+    held.release();
+  }
+});
