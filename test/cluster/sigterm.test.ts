@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { tempDir } from '../tmp';
-import { tf, termMember, termTrain } from './term-scenario';
+import { tf, termMember, termMerge, termTrain } from './term-scenario';
 
 /**
  * What a Slurm task sees before its time limit (--signal=B:TERM@s), on preemption and on scancel:
@@ -72,24 +72,31 @@ test('SIGTERM stops a training run at a batch boundary; resuming matches an unin
   assert.ok(a.data.equals(b.data), 'model and optimizer state identical byte for byte');
 });
 
-test("a sweep member TERM'd mid-epoch resumes bit-identically", async () => {
+test("a sweep member TERM'd mid-epoch resumes bit-identically, and the merge matches", async () => {
   await tf.setBackend('cpu');
   const pre = tmp();
   assert.equal((await termTrain(path.join(pre, 'pretrain'))).status, 'completed');
+  const from = path.join(pre, 'pretrain');
   const ref = tmp();
-  assert.equal((await termMember(ref, path.join(pre, 'pretrain'))).status, 'completed');
+  for (const n of [0, 2]) assert.equal((await termMember(ref, from, n)).status, 'completed');
+  termMerge(ref, from);
   const dir = tmp();
-  const stopped = await runChild(['member', dir, path.join(pre, 'pretrain'), 'term']);
-  assert.match(stopped.out, /SIGTERM: stopping the sweep at the end of this batch/);
+  // Member 2 first (the order of array tasks is not fixed), stopped by SIGTERM, then resumed.
+  const stopped = await runChild(['member', dir, from, '2', 'term']);
+  assert.match(stopped.out, /SIGTERM: stopping at the end of this batch/);
   assert.match(stopped.out, /STATUS interrupted/);
   assert.equal(state(path.join(dir, 'block2')).epoch, 1);
-  const resumed = await runChild(['member', dir, path.join(pre, 'pretrain')]);
-  assert.match(resumed.out, /STATUS completed/);
-  const a = state(path.join(ref, 'block2'));
-  const b = state(path.join(dir, 'block2'));
-  assert.deepEqual(b.history, a.history);
-  assert.ok(a.data.equals(b.data), 'member weights identical byte for byte');
+  assert.match((await runChild(['member', dir, from, '2'])).out, /STATUS completed/);
+  assert.match((await runChild(['member', dir, from, '0'])).out, /STATUS completed/);
+  termMerge(dir, from);
+  for (const n of [0, 2]) {
+    const a = state(path.join(ref, `block${n}`));
+    const b = state(path.join(dir, `block${n}`));
+    assert.deepEqual(b.history, a.history, `block${n} history`);
+    assert.ok(a.data.equals(b.data), `block${n} weights identical byte for byte`);
+  }
   const sa = JSON.parse(fs.readFileSync(path.join(ref, 'sweep-summary.json'), 'utf8'));
   const sb = JSON.parse(fs.readFileSync(path.join(dir, 'sweep-summary.json'), 'utf8'));
   assert.deepEqual(sb.ranking, sa.ranking);
+  assert.equal(sb.text, sa.text);
 });

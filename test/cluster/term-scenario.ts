@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { train, type TrainResult } from '../../lib/train/loop';
-import { runSweep, type SweepResult } from '../../lib/train/sweep';
+import {
+  mergeSweep,
+  sweepMember,
+  type SweepMemberResult,
+  type SweepOptions,
+} from '../../lib/train/sweep';
 import { buildTinyModel, freezeFirst, scale, setDropoutStep } from '../train/fixtures';
 import { SIZE, scenarioSources } from '../train/scenarios';
 
@@ -33,13 +38,9 @@ export async function termTrain(outDir: string, atBatch?: AtBatch): Promise<Trai
   }
 }
 
-export function termMember(
-  outDir: string,
-  pretrainDir: string,
-  atBatch?: AtBatch,
-): Promise<SweepResult> {
-  return runSweep({
-    blocks: [2],
+function memberOptions(outDir: string, pretrainDir: string, atBatch?: AtBatch): SweepOptions {
+  return {
+    blocks: [0, 2],
     fromCheckpoint: pretrainDir,
     buildModel: () => buildTinyModel({ imageSize: SIZE, numClasses: 3, seed: 77 }),
     freeze: freezeFirst,
@@ -53,7 +54,22 @@ export function termMember(
     setDropoutStep,
     log: (l) => process.stdout.write(`${l}\n`),
     ...(atBatch ? { callbacks: { onBatchEnd: (_b, e, i) => atBatch(e, i) } } : {}),
-  });
+  };
+}
+
+/** One member of a two-member sweep, as a Slurm array task runs it (`sweep --member N`). */
+export function termMember(
+  outDir: string,
+  pretrainDir: string,
+  blocks: number,
+  atBatch?: AtBatch,
+): Promise<SweepMemberResult> {
+  return sweepMember(memberOptions(outDir, pretrainDir, atBatch), blocks);
+}
+
+/** The merge unit over the members' folders (`sweep --merge`). */
+export function termMerge(outDir: string, pretrainDir: string) {
+  return mergeSweep(memberOptions(outDir, pretrainDir));
 }
 
 /** Announces `TERM-ME` at epoch 2 batch 2 and waits until the SIGTERM has been delivered. */
