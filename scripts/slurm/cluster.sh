@@ -8,6 +8,7 @@
 #   scripts/slurm/cluster.sh stop     stop the daemons this script started, by the process ids it
 #                                     recorded (never by name), and nothing else
 #   scripts/slurm/cluster.sh status   the recorded daemons and `sinfo`
+#   scripts/slurm/cluster.sh install  only install slurm-wlm + munge if missing (what npm test does)
 #
 # Needs root (the daemons, /etc/munge, /etc/slurm). State, spool, logs and the recorded pids live
 # in a scratch folder, ARTSTYLE_SLURM_DIR (default /tmp/artstyle-slurm). The config goes to
@@ -51,7 +52,7 @@ recorded() { # prints "name pid" lines of daemons still alive
   [[ -f $PIDS ]] || return 0
   local name pid
   while read -r name pid; do
-    alive "$name" "$pid" && echo "$name $pid"
+    if alive "$name" "$pid"; then echo "$name $pid"; fi
   done <"$PIDS"
 }
 
@@ -219,8 +220,9 @@ case ${1:-} in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  install) need_root && install_packages ;;
   *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|install" >&2
     exit 2
     ;;
 esac
