@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { ArtstyleError, errorMessage } from '../util/errors';
 
@@ -129,6 +130,52 @@ export const nodeGpuCandidate: BackendCandidate = {
   },
 };
 
+interface AdapterProbe {
+  found: boolean;
+  software: boolean;
+  info: { architecture?: string; description?: string; vendor?: string };
+  /** What Dawn printed while looking (e.g. "Couldn't load Vulkan: libvulkan.so.1 ..."). */
+  warning: string;
+}
+
+/**
+ * Asks Dawn for an adapter in a child process: Dawn prints its own warnings (a missing Vulkan
+ * loader, with a source path from the webgpu package's build) straight to the process's stderr,
+ * which would land in every CLI run and notebook log. The child's stderr is kept instead and
+ * summarised in the backend line. Only a machine with an adapter creates one in this process.
+ */
+function probeAdapterQuietly(webgpuPath: string): AdapterProbe {
+  const script = `
+    const { create, globals } = require(${JSON.stringify(webgpuPath)});
+    Object.assign(globalThis, globals);
+    create([]).requestAdapter().then((a) => {
+      const info = (a && a.info) || {};
+      process.stdout.write(JSON.stringify({ found: !!a, fallback: !!(a && a.isFallbackAdapter),
+        info: { architecture: info.architecture, description: info.description, vendor: info.vendor } }));
+      process.exit(0);
+    }, (e) => { process.stdout.write(JSON.stringify({ error: String(e) })); process.exit(0); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const warning = (r.stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('at '))
+    .map((l) => l.replace(/^Warning:\s*/, ''))
+    .join('; ');
+  let out: { found?: boolean; fallback?: boolean; info?: AdapterProbe['info']; error?: string };
+  try {
+    out = JSON.parse(r.stdout || '{}') as typeof out;
+  } catch {
+    out = { error: `adapter probe printed ${JSON.stringify(r.stdout.slice(0, 200))}` };
+  }
+  if (out.error) throw new Error(out.error + (warning ? ` (${warning})` : ''));
+  const info = out.info ?? {};
+  const software =
+    out.fallback === true ||
+    info.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader/i.test(info.description ?? '');
+  return { found: out.found === true, software, info, warning };
+}
+
 export const webgpuCandidate: BackendCandidate = {
   name: 'webgpu',
   async probe(forced) {
@@ -149,9 +196,24 @@ export const webgpuCandidate: BackendCandidate = {
         };
       return { ok: false, reason: 'failed', detail: `webgpu failed to load: ${errorMessage(e)}` };
     }
-    const g = globalThis as Record<string, unknown>;
-    let adapterInfo: { architecture?: string; description?: string; vendor?: string } = {};
+    let adapterInfo: AdapterProbe['info'] = {};
     try {
+      const probe = probeAdapterQuietly(require.resolve('webgpu'));
+      if (!probe.found)
+        return {
+          ok: false,
+          reason: 'no-device',
+          detail: `WebGPU found no adapter${probe.warning ? ` (Dawn: ${probe.warning})` : ' (no Vulkan driver?)'}`,
+        };
+      adapterInfo = probe.info;
+      if (probe.software && !forced) {
+        return {
+          ok: false,
+          reason: 'software-device',
+          detail: `WebGPU adapter is software (${adapterInfo.description || adapterInfo.architecture}); wasm is faster on a CPU`,
+        };
+      }
+      const g = globalThis as Record<string, unknown>;
       Object.assign(g, globals);
       if (!(g['navigator'] as { gpu?: unknown } | undefined)?.gpu) {
         Object.defineProperty(g, 'navigator', {
@@ -159,29 +221,6 @@ export const webgpuCandidate: BackendCandidate = {
           configurable: true,
           writable: true,
         });
-      }
-      const gpu = (g['navigator'] as { gpu: { requestAdapter(): Promise<unknown> } }).gpu;
-      const adapter = (await gpu.requestAdapter()) as {
-        info?: typeof adapterInfo;
-        isFallbackAdapter?: boolean;
-      } | null;
-      if (!adapter)
-        return {
-          ok: false,
-          reason: 'no-device',
-          detail: 'WebGPU found no adapter (no Vulkan driver?)',
-        };
-      adapterInfo = adapter.info ?? {};
-      const software =
-        adapter.isFallbackAdapter === true ||
-        adapterInfo.architecture === 'software' ||
-        /llvmpipe|lavapipe|swiftshader/i.test(adapterInfo.description ?? '');
-      if (software && !forced) {
-        return {
-          ok: false,
-          reason: 'software-device',
-          detail: `WebGPU adapter is software (${adapterInfo.description || adapterInfo.architecture}); wasm is faster on a CPU`,
-        };
       }
     } catch (e) {
       return {

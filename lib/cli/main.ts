@@ -16,11 +16,13 @@ import {
   type Figure,
 } from '../plots';
 import { ensureData } from '../pipeline/data';
-import { pct, textTable } from '../pipeline/notebook';
+import { pct, textTable, viewText } from '../pipeline/notebook';
 import { ENV_KEYS, projectRoot, resolveParams, RunParams, stepDir } from '../pipeline/params';
 import * as study1 from '../pipeline/study1';
 import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
+import type { StudyConfig } from '../config/profiles';
+import type { SweepSelection } from '../train/sweep';
 import { ArtstyleError, errorMessage } from '../util/errors';
 import { slurmMain } from './slurm';
 
@@ -28,9 +30,17 @@ import { slurmMain } from './slurm';
  * `artstyle <command>`: the notebooks' steps without Jupyter, for scripts and servers. Every command
  * takes the same parameters as the notebooks' parameters cell and writes the same outputs.
  */
+/** The flags that only some commands take (checked in `commandFlags`). */
+export interface CommandFlags {
+  /** `sweep --member N`: train only the member with N frozen blocks. */
+  member?: number;
+  /** `sweep --merge`: only the choice and the test evaluation, from the member folders. */
+  merge: boolean;
+}
+
 interface Command {
   summary: string;
-  run(params: RunParams, rest: string[]): Promise<void>;
+  run(params: RunParams, rest: string[], flags: CommandFlags): Promise<void>;
 }
 
 function paramsEnv(params: RunParams): NodeJS.ProcessEnv {
@@ -156,11 +166,7 @@ async function pretrainCommand(params: RunParams): Promise<void> {
   const sources = study1.sculptureSources(params, config);
   const result = await study1.pretrainStep(params, config, sources);
   requireCompleted(result, 'pretraining');
-  console.log(
-    textTable(result.history as unknown as Record<string, number>[], {
-      caption: 'Pretraining history',
-    }),
-  );
+  console.log(viewText(views.historyTable(result.history, 'Pretraining history')));
   await saveFigures(params, [
     {
       name: 'pretraining-curves',
@@ -171,45 +177,45 @@ async function pretrainCommand(params: RunParams): Promise<void> {
   ]);
 }
 
-async function sweepCommand(params: RunParams): Promise<void> {
+/** `sweep --member N`: one member into sweep/block<N>, nothing else (a cluster array task). */
+async function sweepMemberCommand(params: RunParams, blocks: number): Promise<void> {
   await selectBackend();
   const config = study1.studyConfig(params);
   const sources = study1.sculptureSources(params, config);
-  const sweep = await study1.sweepStep(params, config, sources);
-  requireCompleted(sweep, 'the block sweep');
-  const sel = sweep.selection;
-  if (!sel)
-    throw new ArtstyleError('no-selection', 'the sweep finished without a selection', 'sweep');
+  const r = await study1.sweepMemberStep(params, config, sources, blocks);
+  requireCompleted(r, `sweep member block${blocks}`);
+  const m = r.model!;
+  console.log(
+    `block${blocks}: final validation accuracy ${pct(m.valAccuracy)} (${m.correct}/${m.n}) -> ${m.dir}`,
+  );
+}
+
+/** The choice (from the member folders or a finished sweep) and the chosen model on test. */
+async function sweepReport(
+  params: RunParams,
+  config: StudyConfig,
+  sources: study1.SculptureSources,
+  sel: SweepSelection,
+): Promise<void> {
+  console.log(viewText(views.sweepRankingTable(sel)));
   console.log(sel.text);
+  const name = `block${sel.best.blocks}`;
   const test = await study1.evaluateOnTest(
     params,
     config,
     sources,
-    path.join(stepDir(params, 'sweep'), `block${sel.best.blocks}`),
+    path.join(stepDir(params, 'sweep'), name),
   );
-  console.log(
-    `block${sel.best.blocks} on test: accuracy ${pct(test.report.accuracy)}, balanced accuracy ${pct(test.report.balancedAccuracy)}, macro-F1 ${test.report.macroF1.toFixed(3)}`,
-  );
-  console.log(
-    textTable(
-      test.report.perClass.map((c) => ({
-        style: c.className,
-        accuracy: pct(c.accuracy),
-        images: c.support,
-      })),
-      { caption: 'Test accuracy per style' },
-    ),
-  );
+  console.log(views.testSummaryLine(name, test));
+  console.log(viewText(views.perStyleTestTable(test)));
+  console.log(viewText(views.mostConfusedTable(test)));
   const runs = study1.sweepHistories(params, config);
   await saveFigures(params, [
     { name: 'sweep-val-accuracy', figure: views.sweepFigure(runs, 'val_accuracy') },
     { name: 'sweep-val-loss', figure: views.sweepFigure(runs, 'val_loss') },
     {
       name: 'test-confusion',
-      figure: views.testConfusionFigure(
-        test,
-        `Normalized confusion matrix, block${sel.best.blocks} on test`,
-      ),
+      figure: views.testConfusionFigure(test, `Normalized confusion matrix, ${name} on test`),
     },
     {
       name: 'most-wrong',
@@ -223,24 +229,31 @@ async function sweepCommand(params: RunParams): Promise<void> {
   ]);
 }
 
+async function sweepCommand(
+  params: RunParams,
+  _rest: string[],
+  flags: CommandFlags,
+): Promise<void> {
+  if (flags.member !== undefined) return sweepMemberCommand(params, flags.member);
+  await selectBackend();
+  const config = study1.studyConfig(params);
+  const sources = study1.sculptureSources(params, config);
+  const sweep = flags.merge
+    ? study1.mergeSweepStep(params, config, sources, { log: null })
+    : await study1.sweepStep(params, config, sources);
+  requireCompleted(sweep, 'the block sweep');
+  if (!sweep.selection)
+    throw new ArtstyleError('no-selection', 'the sweep finished without a selection', 'sweep');
+  await sweepReport(params, config, sources, sweep.selection);
+}
+
 async function weightsCommand(params: RunParams): Promise<void> {
   await selectBackend();
   const config = study1.studyConfig(params);
   const sources = study1.sculptureSources(params, config);
   const cmp = await study1.classWeightsStep(params, config, sources);
-  console.log(
-    textTable(views.weightedComparisonRows(cmp.rows), {
-      caption: `Test accuracy per style, block${cmp.blocks}`,
-    }),
-  );
-  for (const [name, e] of [
-    ['non-weighted', cmp.unweighted],
-    ['weighted', cmp.weighted],
-  ] as const) {
-    console.log(
-      `${name}: accuracy ${pct(e.report.accuracy)}, balanced accuracy ${pct(e.report.balancedAccuracy)}, macro-F1 ${e.report.macroF1.toFixed(3)}`,
-    );
-  }
+  console.log(viewText(views.weightedComparisonTable(cmp)));
+  console.log(viewText(views.overallComparisonTable(cmp)));
   await saveFigures(params, [
     { name: 'weighted-per-style', figure: views.weightedComparisonFigure(cmp.rows) },
     {
@@ -326,7 +339,8 @@ const COMMANDS: Record<string, Command> = {
     run: pretrainCommand,
   },
   sweep: {
-    summary: 'notebook 03: fine-tune for each frozen-block count, choose, evaluate on test',
+    summary:
+      'notebook 03: fine-tune for each frozen-block count, choose, evaluate on test (--member N: one member only; --merge: only choose and evaluate)',
     run: sweepCommand,
   },
   weights: {
@@ -362,6 +376,31 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** --member and --merge belong to `sweep`; a wrong use is an error naming the flag. */
+function commandFlags(command: string, v: { member?: string; merge?: boolean }): CommandFlags {
+  if ((v.member !== undefined || v.merge) && command !== 'sweep')
+    throw new ArtstyleError(
+      'invalid-argument',
+      `${v.member !== undefined ? '--member' : '--merge'} is an option of \`artstyle sweep\`, not of ${command}`,
+      v.member !== undefined ? '--member' : '--merge',
+    );
+  if (v.member !== undefined && v.merge)
+    throw new ArtstyleError(
+      'invalid-argument',
+      '--member and --merge are separate units: train the members first, then merge',
+      '--member',
+    );
+  if (v.member === undefined) return { merge: v.merge === true };
+  const n = Number(v.member);
+  if (!/^\d+$/.test(v.member) || !Number.isInteger(n))
+    throw new ArtstyleError(
+      'invalid-argument',
+      `--member: expected a frozen-block count (an integer >= 0), got ${JSON.stringify(v.member)}`,
+      '--member',
+    );
+  return { member: n, merge: false };
+}
+
 const USAGE = `usage: artstyle <command> [options]
 
 commands:
@@ -376,6 +415,11 @@ options (the same parameters as each notebook's parameters cell; environment var
   --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/<profile>/paintings
   --seed N                        [${ENV_KEYS.seed}]         default 42
   --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
+
+sweep units (each its own lock, checkpoint and resume; the same results as a plain sweep):
+  sweep --member N                train only the member with N frozen blocks into <out>/sweep/blockN
+                                  (N one of the profile's sweep counts; needs a finished pretrain)
+  sweep --merge                   choose from the finished members and evaluate on test
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -392,6 +436,8 @@ export async function main(argv: string[]): Promise<number> {
         paintings: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        member: { type: 'string' },
+        merge: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -417,7 +463,7 @@ export async function main(argv: string[]): Promise<number> {
       seed: parsed.values.seed,
       outDir: parsed.values.out,
     });
-    await command.run(params, rest);
+    await command.run(params, rest, commandFlags(name, parsed.values));
     return 0;
   } catch (e) {
     if (e instanceof ArtstyleError) {

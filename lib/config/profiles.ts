@@ -1,5 +1,5 @@
 import { ArtstyleError } from '../util/errors';
-import { PROFILE_NAMES, type ProfileName } from '../pipeline/params';
+import { PROFILE_NAMES, type ProfileName } from './names';
 import { checkValue, throwProblems, type ConfigProblem, type Schema } from './schema';
 
 /**

@@ -1,4 +1,4 @@
-import type { ProfileName } from '../pipeline/params';
+import type { ProfileName } from './names';
 
 /**
  * The settings of the second study (notebook 05), by profile. `full` is the seed's: ResNet50 at

@@ -5,7 +5,12 @@ import { ArtstyleError } from '../util/errors';
 
 /** The ordered notebooks of the project: `notebooks/NN-name.ipynb`, in number order. */
 export function listNotebooks(notebooksDir: string): string[] {
-  if (!fs.existsSync(notebooksDir)) throw new ArtstyleError('missing-folder', `notebook folder ${notebooksDir} does not exist`, notebooksDir);
+  if (!fs.existsSync(notebooksDir))
+    throw new ArtstyleError(
+      'missing-folder',
+      `notebook folder ${notebooksDir} does not exist`,
+      notebooksDir,
+    );
   return fs
     .readdirSync(notebooksDir)
     .filter((f) => /^\d\d-[\w-]+\.ipynb$/.test(f))
@@ -33,7 +38,13 @@ export interface ExecutedNotebook {
   seconds: number;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, onLine?: (l: string) => void): Promise<{ code: number; tail: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  onLine?: (l: string) => void,
+): Promise<{ code: number; tail: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
@@ -47,7 +58,16 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, o
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('error', (e) => reject(new ArtstyleError('missing-tool', `cannot run ${cmd}: ${e.message}; run \`npm run setup\` first`, cmd, { cause: e })));
+    child.on('error', (e) =>
+      reject(
+        new ArtstyleError(
+          'missing-tool',
+          `cannot run ${cmd}: ${e.message}; run \`npm run setup\` first`,
+          cmd,
+          { cause: e },
+        ),
+      ),
+    );
     child.on('close', (code) => resolve({ code: code ?? 1, tail: lines.slice(-40).join('\n') }));
   });
 }
@@ -56,7 +76,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, o
  * Executes one notebook with Jupyter (nbconvert, the tslab kernel) in the notebook's own folder, so
  * its `../dist/lib` imports resolve, and writes the executed copy atomically into `outDir`.
  */
-export async function executeNotebook(notebook: string, options: ExecuteOptions): Promise<ExecutedNotebook> {
+export async function executeNotebook(
+  notebook: string,
+  options: ExecuteOptions,
+): Promise<ExecutedNotebook> {
   const t0 = Date.now();
   const stem = path.basename(notebook, '.ipynb');
   fs.mkdirSync(options.outDir, { recursive: true });
@@ -101,21 +124,50 @@ export async function executeNotebook(notebook: string, options: ExecuteOptions)
     const failed = path.join(options.outDir, `${stem}.failed.ipynb`);
     fs.renameSync(partialFile, failed);
     const first = errors[0] as { cell: string; error: string };
-    throw new ArtstyleError('notebook-failed', `notebook ${stem} failed in cell ${first.cell}: ${first.error}\n(the executed notebook with its outputs: ${failed})`, notebook);
+    throw new ArtstyleError(
+      'notebook-failed',
+      `notebook ${stem} failed in cell ${first.cell}: ${first.error}\n(the executed notebook with its outputs: ${failed})`,
+      notebook,
+    );
   }
   const executed = path.join(options.outDir, `${stem}.ipynb`);
   fs.renameSync(partialFile, executed);
-  const result: ExecutedNotebook = { source: notebook, executed, seconds: (Date.now() - t0) / 1000 };
+  const result: ExecutedNotebook = {
+    source: notebook,
+    executed,
+    seconds: (Date.now() - t0) / 1000,
+  };
   if (options.html) {
-    const h = await run('jupyter', ['nbconvert', '--to', 'html', executed, '--output-dir', options.outDir], env, options.outDir, options.onLine);
-    if (h.code !== 0) throw new ArtstyleError('html-export-failed', `HTML export of ${stem} failed:\n${h.tail}`, executed);
+    const h = await run(
+      'jupyter',
+      ['nbconvert', '--to', 'html', executed, '--output-dir', options.outDir],
+      env,
+      options.outDir,
+      options.onLine,
+    );
+    if (h.code !== 0)
+      throw new ArtstyleError(
+        'html-export-failed',
+        `HTML export of ${stem} failed:\n${h.tail}`,
+        executed,
+      );
     result.html = path.join(options.outDir, `${stem}.html`);
   }
   return result;
 }
 
 interface NotebookJson {
-  cells: { cell_type: string; id?: string; outputs?: { output_type: string; ename?: string; evalue?: string; name?: string; text?: string | string[] }[] }[];
+  cells: {
+    cell_type: string;
+    id?: string;
+    outputs?: {
+      output_type: string;
+      ename?: string;
+      evalue?: string;
+      name?: string;
+      text?: string | string[];
+    }[];
+  }[];
 }
 
 /**
@@ -133,7 +185,8 @@ const STDERR_FAILURE = /^(?:[A-Z][A-Za-z]*Error\b.*|\d+:\d+ - .*)$/m;
 export function notebookErrors(executed: string): { cell: string; error: string }[] {
   const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as NotebookJson;
   const errors: { cell: string; error: string }[] = [];
-  const join = (v: string | string[] | undefined): string => (Array.isArray(v) ? v.join('') : (v ?? ''));
+  const join = (v: string | string[] | undefined): string =>
+    Array.isArray(v) ? v.join('') : (v ?? '');
   nb.cells.forEach((cell, i) => {
     const outputs = cell.outputs ?? [];
     const failed = outputs.find((o) => o.output_type === 'error');
@@ -147,7 +200,12 @@ export function notebookErrors(executed: string): { cell: string; error: string 
       .slice(0, 8)
       .join('\n');
     if (!failed && !printed) return;
-    const reported = failed ? `${failed.ename ?? ''}${failed.evalue ? `: ${failed.evalue}` : ''}`.replace(/^<Error>:?\s*$/, '') : '';
+    const reported = failed
+      ? `${failed.ename ?? ''}${failed.evalue ? `: ${failed.evalue}` : ''}`.replace(
+          /^<Error>:?\s*$/,
+          '',
+        )
+      : '';
     errors.push({ cell: cell.id ?? String(i), error: printed || reported || 'unknown error' });
   });
   return errors;
@@ -155,9 +213,12 @@ export function notebookErrors(executed: string): { cell: string; error: string 
 
 /** All text a notebook printed (stdout streams and text/plain or text/html outputs), for checks. */
 export function notebookText(executed: string): string {
-  const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as { cells: { outputs?: { text?: string | string[]; data?: Record<string, string | string[]> }[] }[] };
+  const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as {
+    cells: { outputs?: { text?: string | string[]; data?: Record<string, string | string[]> }[] }[];
+  };
   const parts: string[] = [];
-  const join = (v: string | string[] | undefined): string => (Array.isArray(v) ? v.join('') : (v ?? ''));
+  const join = (v: string | string[] | undefined): string =>
+    Array.isArray(v) ? v.join('') : (v ?? '');
   for (const cell of nb.cells) {
     for (const out of cell.outputs ?? []) {
       parts.push(join(out.text));

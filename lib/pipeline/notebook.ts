@@ -49,7 +49,13 @@ export async function startNotebook(params: RunParams): Promise<RunBanner> {
   return { backend, versions };
 }
 
-type Cell = string | number | boolean | null | undefined;
+export type Cell = string | number | boolean | null | undefined;
+
+/** A table as a notebook and the CLI both show it: rows and a caption (lib/pipeline/views1). */
+export interface TableView {
+  caption: string;
+  rows: Record<string, Cell>[];
+}
 
 function formatCell(v: Cell, digits: number): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(digits);
@@ -127,4 +133,14 @@ export function showTable(
 /** Percent with one decimal, as the seed reports accuracies. */
 export function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
+}
+
+/** A table view in the notebook (showTable with its caption). */
+export function showView(view: TableView): void {
+  showTable(view.rows, { caption: view.caption });
+}
+
+/** A table view as plain text, for the CLI and logs. */
+export function viewText(view: TableView): string {
+  return textTable(view.rows, { caption: view.caption });
 }

@@ -7,8 +7,9 @@ import { ArtstyleError } from '../util/errors';
  * and the output folder. Notebooks read them from the environment in their parameters cell, so the
  * main job (and a user) can run the same notebook as a smoke test, a teaching pass or the full study.
  */
-export const PROFILE_NAMES = ['smoke', 'teaching', 'full'] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+import { PROFILE_NAMES, type ProfileName } from '../config/names';
+
+export { PROFILE_NAMES, type ProfileName };
 
 export interface RunParams {
   profile: ProfileName;

@@ -18,8 +18,9 @@ import {
 } from '../plots';
 import type { EpochRecord } from '../train/history';
 import { sweepOverlayFigure } from '../plots';
-import type { TestEvaluation } from './study1';
-import { pct } from './notebook';
+import type { SweepSelection } from '../train/sweep';
+import type { TestEvaluation, WeightedComparison } from './study1';
+import { pct, type TableView } from './notebook';
 
 /**
  * The first study's figures and tables from its plain results: what notebooks 01-04 show and what
@@ -177,4 +178,83 @@ export function weightedConfusionFigure(
     ['Non-weighted', 'Weighted'],
     { normalized: true },
   );
+}
+
+/** A run's history, one row per epoch (notebook 02, `artstyle pretrain`). */
+export function historyTable(history: EpochRecord[], caption: string): TableView {
+  return {
+    caption,
+    rows: history.map((r) => ({
+      epoch: r.epoch,
+      loss: r.loss,
+      accuracy: r.accuracy,
+      val_loss: r.val_loss,
+      val_accuracy: r.val_accuracy,
+      seconds: r.seconds,
+    })),
+  };
+}
+
+/** The sweep's ranking with each accuracy's 95% interval (notebook 03, `artstyle sweep`). */
+export function sweepRankingTable(sel: SweepSelection): TableView {
+  return {
+    caption: `Ranking by ${sel.criterion}`,
+    rows: sel.ranking.map((r) => ({
+      model: r.name,
+      'val accuracy': pct(r.accuracy),
+      correct: `${r.correct}/${r.n}`,
+      '95% CI': `${pct(r.interval.lower)} - ${pct(r.interval.upper)}`,
+      'val loss': r.valLoss,
+    })),
+  };
+}
+
+/** One line: a model's test accuracy, balanced accuracy and macro-F1. */
+export function testSummaryLine(name: string, e: TestEvaluation): string {
+  const r = e.report;
+  return `${name} on test: accuracy ${pct(r.accuracy)}, balanced accuracy ${pct(r.balancedAccuracy)}, macro-F1 ${r.macroF1.toFixed(3)}`;
+}
+
+export function perStyleTestTable(e: TestEvaluation): TableView {
+  return {
+    caption: 'Test accuracy per style',
+    rows: e.report.perClass.map((c) => ({
+      style: c.className,
+      accuracy: pct(c.accuracy),
+      'test images': c.support,
+    })),
+  };
+}
+
+export function mostConfusedTable(e: TestEvaluation, top = 8): TableView {
+  return {
+    caption: 'Most-confused pairs',
+    rows: e.report.mostConfused.slice(0, top).map((p) => ({
+      true: p.trueClass,
+      predicted: p.predictedClass,
+      images: p.count,
+      'share of the style': pct(p.rate),
+    })),
+  };
+}
+
+/** Notebook 04's two tables: per style (the seed's), and overall on the same test images. */
+export function weightedComparisonTable(cmp: WeightedComparison): TableView {
+  return {
+    caption: `Test accuracy per style, block${cmp.blocks}`,
+    rows: weightedComparisonRows(cmp.rows),
+  };
+}
+
+export function overallComparisonTable(cmp: WeightedComparison): TableView {
+  const row = (model: string, e: TestEvaluation) => ({
+    model,
+    accuracy: pct(e.report.accuracy),
+    'balanced accuracy': pct(e.report.balancedAccuracy),
+    'macro-F1': e.report.macroF1,
+  });
+  return {
+    caption: 'Overall, on the same test images',
+    rows: [row('non-weighted', cmp.unweighted), row('weighted', cmp.weighted)],
+  };
 }

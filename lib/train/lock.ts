@@ -46,6 +46,36 @@ function readLock(file: string): LockInfo | null {
   }
 }
 
+/** An existing lock file: refused while its run may be alive, else taken over (with a note). */
+function takeOverOrRefuse(
+  dir: string,
+  file: string,
+  mine: LockInfo,
+  log: ((line: string) => void) | null,
+): void {
+  const other = readLock(file);
+  if (other && other.hostname !== mine.hostname) {
+    throw new ArtstyleError(
+      'folder-locked',
+      `${dir} is locked by pid ${other.pid} on host ${other.hostname} since ${other.startedAt}; this host cannot tell whether that run is alive. If it is not, delete ${file} and start again`,
+      file,
+    );
+  }
+  if (other && other.pid !== process.pid && pidAlive(other.pid)) {
+    throw new ArtstyleError(
+      'folder-locked',
+      `${dir} is in use by another run (pid ${other.pid}, started ${other.startedAt}); wait for it to finish, stop it, or use another output folder`,
+      file,
+    );
+  }
+  log?.(
+    other
+      ? `taking over the stale lock ${file} of pid ${other.pid} (started ${other.startedAt}), which is no longer running`
+      : `taking over the unreadable lock file ${file} (left by a run killed while creating it)`,
+  );
+  writeJsonAtomic(file, mine);
+}
+
 export function acquireLock(
   dir: string,
   log: ((line: string) => void) | null = (l) => console.log(l),
@@ -71,29 +101,7 @@ export function acquireLock(
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
-  if (!created) {
-    const other = readLock(file);
-    if (other && other.hostname !== mine.hostname) {
-      throw new ArtstyleError(
-        'folder-locked',
-        `${dir} is locked by pid ${other.pid} on host ${other.hostname} since ${other.startedAt}; this host cannot tell whether that run is alive. If it is not, delete ${file} and start again`,
-        file,
-      );
-    }
-    if (other && other.pid !== process.pid && pidAlive(other.pid)) {
-      throw new ArtstyleError(
-        'folder-locked',
-        `${dir} is in use by another run (pid ${other.pid}, started ${other.startedAt}); wait for it to finish, stop it, or use another output folder`,
-        file,
-      );
-    }
-    log?.(
-      other
-        ? `taking over the stale lock ${file} of pid ${other.pid} (started ${other.startedAt}), which is no longer running`
-        : `taking over the unreadable lock file ${file} (left by a run killed while creating it)`,
-    );
-    writeJsonAtomic(file, mine);
-  }
+  if (!created) takeOverOrRefuse(dir, file, mine, log);
   heldHere.add(file);
   let released = false;
   return {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   BackendCandidate,
@@ -109,6 +110,19 @@ describe('selectBackend policy', () => {
   });
 });
 
+/** True when `@tensorflow/tfjs-node` is the real package, not danfojs-node's alias of tfjs. */
+function realTfjsNodeInstalled(): boolean {
+  try {
+    const pkg = require.resolve('@tensorflow/tfjs-node/package.json');
+    return (
+      (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name ===
+      '@tensorflow/tfjs-node'
+    );
+  } catch {
+    return false;
+  }
+}
+
 describe('selectBackend on this machine', () => {
   it('forcing cpu really activates the cpu backend', async () => {
     const tf = await import('@tensorflow/tfjs');
@@ -117,7 +131,13 @@ describe('selectBackend on this machine', () => {
     assert.equal(tf.getBackend(), 'cpu');
   });
 
-  it('forcing tfjs-node where only the danfojs alias is present fails with the reason', async () => {
+  it('forcing tfjs-node works where a user installed it, and fails with the reason where only the danfojs alias is present', async () => {
+    if (realTfjsNodeInstalled()) {
+      // A machine where the user ran `npm install @tensorflow/tfjs-node`: the native binding loads.
+      const sel = await selectBackend({ force: 'node', log: null });
+      assert.equal(sel.tfName, 'tensorflow');
+      return;
+    }
     await assert.rejects(
       selectBackend({ force: 'node', log: null }),
       /ARTSTYLE_BACKEND=node was forced but cannot load/,

@@ -8,8 +8,17 @@ import { tempDir } from '../tmp';
 
 function writeNotebook(dir: string, sources: string[]): string {
   const file = path.join(dir, 'x.ipynb');
-  const cells = sources.map((src, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source: [src] }));
-  const metadata = { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } };
+  const cells = sources.map((src, i) => ({
+    cell_type: 'code',
+    id: `c${i}`,
+    metadata: {},
+    execution_count: null,
+    outputs: [],
+    source: [src],
+  }));
+  const metadata = {
+    kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' },
+  };
   fs.writeFileSync(file, JSON.stringify({ cells, metadata, nbformat: 4, nbformat_minor: 5 }));
   return file;
 }
@@ -17,7 +26,10 @@ function writeNotebook(dir: string, sources: string[]): string {
 describe('executeNotebook with the tslab kernel', { timeout: 120_000 }, () => {
   it('a kernel that dies is reported as such, with its output kept in a log file', async () => {
     const dir = tempDir('kernel-');
-    const nb = writeNotebook(dir, ["console.error('last words before dying');", 'process.exit(3);']);
+    const nb = writeNotebook(dir, [
+      "console.error('last words before dying');",
+      'process.exit(3);',
+    ]);
     const out = path.join(dir, 'out');
     await assert.rejects(executeNotebook(nb, { outDir: out }), (e: unknown) => {
       assert.ok(e instanceof ArtstyleError);
@@ -26,13 +38,19 @@ describe('executeNotebook with the tslab kernel', { timeout: 120_000 }, () => {
       return true;
     });
     assert.ok(fs.existsSync(path.join(out, 'x.log')));
-    assert.ok(!fs.existsSync(path.join(out, 'x.ipynb')), 'no executed notebook is written for a run that died');
+    assert.ok(
+      !fs.existsSync(path.join(out, 'x.ipynb')),
+      'no executed notebook is written for a run that died',
+    );
   });
 
   it('a cell that throws fails the notebook with the message tslab printed', async () => {
     const dir = tempDir('kernel-');
     const nb = writeNotebook(dir, ["throw new RangeError('bad input in cell 0');"]);
-    await assert.rejects(executeNotebook(nb, { outDir: path.join(dir, 'out') }), /notebook x failed in cell c0: RangeError: bad input in cell 0/);
+    await assert.rejects(
+      executeNotebook(nb, { outDir: path.join(dir, 'out') }),
+      /notebook x failed in cell c0: RangeError: bad input in cell 0/,
+    );
     assert.ok(fs.existsSync(path.join(dir, 'out', 'x.failed.ipynb')));
   });
 });
