@@ -24,6 +24,7 @@ import * as views from '../pipeline/views1';
 import type { StudyConfig } from '../config/profiles';
 import type { SweepSelection } from '../train/sweep';
 import { ArtstyleError, errorMessage } from '../util/errors';
+import { slurmMain } from './slurm';
 
 /**
  * `artstyle <command>`: the notebooks' steps without Jupyter, for scripts and servers. Every command
@@ -406,6 +407,7 @@ commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
+  slurm      the study as Slurm jobs: \`artstyle slurm submit|status --help\`
 
 options (the same parameters as each notebook's parameters cell; environment variables in brackets):
   --profile smoke|teaching|full   [${ENV_KEYS.profile}]      default teaching
@@ -421,6 +423,8 @@ sweep units (each its own lock, checkpoint and resume; the same results as a pla
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // `slurm` has its own options (lib/cli/slurm.ts).
+  if (argv[0] === 'slurm') return slurmMain(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -39,9 +39,13 @@ export function stopOnAbort(signal: AbortSignal): FitCallback {
   };
 }
 
-/** Ctrl-C stops at the next batch boundary; a second Ctrl-C quits at once. */
+/**
+ * Ctrl-C stops at the next batch boundary; a second Ctrl-C quits at once. SIGTERM (what a
+ * scheduler sends before the time limit, on preemption and on scancel) stops the same way.
+ */
 export function stopOnCtrlC(): FitCallback {
   let onSigint: (() => void) | null = null;
+  let onSigterm: (() => void) | null = null;
   return {
     beforeFit(run) {
       onSigint = () => {
@@ -52,10 +56,16 @@ export function stopOnCtrlC(): FitCallback {
         run.stop('Ctrl-C');
         run.log?.('Ctrl-C: stopping at the end of this batch (press again to quit at once)');
       };
-      process.on('SIGINT', onSigint);
+      onSigterm = () => {
+        if (run.stopReason !== null) process.exit(143);
+        run.stop('SIGTERM');
+        run.log?.('SIGTERM: stopping at the end of this batch');
+      };
+      process.on('SIGINT', onSigint).on('SIGTERM', onSigterm);
     },
     cleanup() {
       if (onSigint) process.off('SIGINT', onSigint);
+      if (onSigterm) process.off('SIGTERM', onSigterm);
     },
   };
 }

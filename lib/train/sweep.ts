@@ -377,7 +377,7 @@ export function mergeSweep(o: {
   }
 }
 
-/** Ctrl-C for a whole sweep: the first stops the member at its batch boundary, the second quits. */
+/** Ctrl-C (or SIGTERM) for a whole sweep: the first stops the member at its batch boundary, the second quits. */
 function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let sigints = 0;
@@ -390,14 +390,20 @@ function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): voi
     log?.('Ctrl-C: stopping the sweep at the end of this batch (press again to quit at once)');
     controller.abort();
   };
+  // A scheduler's SIGTERM (before the time limit, preemption, scancel) stops the same way.
+  const onSigterm = (): void => {
+    if (controller.signal.aborted) process.exit(143);
+    log?.('SIGTERM: stopping the sweep at the end of this batch');
+    controller.abort();
+  };
   const onOuterAbort = (): void => controller.abort();
-  if (o.handleSigint !== false) process.on('SIGINT', onSigint);
+  if (o.handleSigint !== false) process.on('SIGINT', onSigint).on('SIGTERM', onSigterm);
   o.signal?.addEventListener('abort', onOuterAbort);
   if (o.signal?.aborted) controller.abort();
   return {
     signal: controller.signal,
     dispose() {
-      if (o.handleSigint !== false) process.off('SIGINT', onSigint);
+      if (o.handleSigint !== false) process.off('SIGINT', onSigint).off('SIGTERM', onSigterm);
       o.signal?.removeEventListener('abort', onOuterAbort);
     },
   };
