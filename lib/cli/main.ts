@@ -22,6 +22,7 @@ import * as study1 from '../pipeline/study1';
 import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
 import { ArtstyleError, errorMessage } from '../util/errors';
+import { USE_MODEL_COMMANDS, USE_MODEL_USAGE } from './predict';
 
 /**
  * `artstyle <command>`: the notebooks' steps without Jupyter, for scripts and servers. Every command
@@ -374,9 +375,13 @@ options (the same parameters as each notebook's parameters cell; environment var
   --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/<profile>/paintings
   --seed N                        [${ENV_KEYS.seed}]         default 42
   --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
+
+${USE_MODEL_USAGE}
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  const useModel = USE_MODEL_COMMANDS[argv[0] ?? ''];
+  if (useModel) return runReporting(argv[0]!, () => useModel(argv.slice(1)));
   let parsed;
   try {
     parsed = parseArgs({
@@ -421,6 +426,18 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     throw e;
+  }
+}
+
+/** Runs a command, reporting an ArtstyleError as one line and exit code 1. */
+async function runReporting(name: string, fn: () => Promise<void>): Promise<number> {
+  try {
+    await fn();
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ArtstyleError)) throw e;
+    console.error(`artstyle ${name}: ${e.message}`);
+    return 1;
   }
 }
 
