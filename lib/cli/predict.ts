@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend/select';
 import { pct, textTable } from '../pipeline/notebook';
 import { resolveParams } from '../pipeline/params';
+import { exportStudyModel } from '../pipeline/export';
 import { loadStudyModel, predictImages, type PredictionSet } from '../pipeline/predict';
 import { ArtstyleError, errorMessage } from '../util/errors';
 
@@ -22,7 +23,9 @@ const SHARED = {
 
 export const USE_MODEL_USAGE = `using a trained model (own options; --profile/--seed as above, --out is the run folder for predict):
   predict <image|folder> [--model <run>/sweep/blockN] [--top K] [--format table|csv|json] [--explain DIR]
-             top-K styles per image (default: the sweep's chosen model of --out); Grad-CAM overlays into DIR`;
+             top-K styles per image (default: the sweep's chosen model of --out); Grad-CAM overlays into DIR
+  export --out DIR [--model <run>/sweep/blockN] [--run <run folder>]
+             TF.js layers model + model card + a static web page that classifies in the browser`;
 
 function csvCell(v: string | number): string {
   const s = String(v);
@@ -89,6 +92,7 @@ const OWN = {
   top: { type: 'string' },
   format: { type: 'string' },
   explain: { type: 'string' },
+  run: { type: 'string' },
 } as const;
 
 function parse(argv: string[], allowed: (keyof typeof OWN)[]) {
@@ -158,7 +162,47 @@ async function predictCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function exportCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, ['run']);
+  if (values.help) {
+    console.log(USE_MODEL_USAGE);
+    return;
+  }
+  if (positionals.length)
+    throw new ArtstyleError(
+      'invalid-argument',
+      `export takes no positional arguments, got ${positionals.join(' ')}`,
+      'argv',
+    );
+  if (typeof values.out !== 'string' || !values.out)
+    throw new ArtstyleError(
+      'invalid-argument',
+      `export needs --out DIR (the folder to write the model, card and page into)\n\n${USE_MODEL_USAGE}`,
+      'out',
+    );
+  const params = resolveParams({
+    profile: values.profile,
+    sculpturesDir: values.sculptures,
+    paintingsDir: values.paintings,
+    seed: values.seed,
+    outDir: values.run,
+  });
+  await selectBackend();
+  const sm = loadStudyModel(params, values.model as string | undefined);
+  try {
+    const result = await exportStudyModel(sm, path.resolve(values.out));
+    console.log(`exported ${sm.modelDir} (${sm.source}) -> ${result.dir}`);
+    for (const f of result.files) console.log(`  ${f}`);
+    console.log(
+      `open ${path.join(result.dir, 'index.html')} in a browser (works from the folder or any static host)`,
+    );
+  } finally {
+    sm.model.dispose();
+  }
+}
+
 /** Commands that parse their own arguments; `main` hands them argv after the command name. */
 export const USE_MODEL_COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   predict: predictCommand,
+  export: exportCommand,
 };
