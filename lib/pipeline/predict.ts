@@ -9,6 +9,7 @@ import { wilsonInterval, type Interval } from '../eval/stats';
 import { gradCam, upsampleMap } from '../models/gradcam';
 import { preprocessInput } from '../models';
 import { overlayHeatmap } from '../plots/heatmap';
+import { imageGridFigure, type Figure, type ImageCell } from '../plots';
 import {
   assertFinished,
   readCheckpoint,
@@ -18,7 +19,7 @@ import {
 import { ArtstyleError, check } from '../util/errors';
 import { writeFileAtomic } from '../util/fs';
 import { PROFILE_NAMES, stepDir, type ProfileName, type RunParams } from './params';
-import { buildStudyModel, chosenBlocks, studyConfig } from './study1';
+import { buildStudyModel, chosenBlocks, limitPerClass, studyConfig } from './study1';
 
 /**
  * Using a trained model of the first study on new images: which model (the sweep's choice by
@@ -202,6 +203,9 @@ export interface SkippedImage {
   message: string;
 }
 
+/** A file, a folder, or chosen files under a root folder (their folders name their styles). */
+export type PredictInput = string | { root: string; files: string[] };
+
 export interface PredictionSet {
   input: string;
   classNames: string[];
@@ -273,32 +277,27 @@ function overlayName(rel: string): string {
     .replace(/\.[^.]*$/, '')}.png`;
 }
 
-/** Writes the Grad-CAM overlay of one image, at `side` x `side` pixels. */
-async function writeOverlay(
-  file: string,
+/** The Grad-CAM overlay of one model-sized RGB image, as a `side` x `side` PNG. */
+export async function overlayPng(
   rgb: Uint8Array,
   imageSize: number,
   map: Float32Array,
-  mapH: number,
-  mapW: number,
+  mapSize: number,
   side: number,
-): Promise<void> {
+): Promise<Buffer> {
   const big = await sharp(rgb, { raw: { width: imageSize, height: imageSize, channels: 3 } })
     .resize(side, side, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
     .toBuffer();
-  const heat = mapH === mapW ? upsampleMap(map, mapH, mapW, side) : null;
-  check(heat !== null, 'map', 'expected a square Grad-CAM map');
+  const heat = upsampleMap(map, mapSize, mapSize, side);
   const blended = overlayHeatmap(
     { height: side, width: side, data: new Uint8Array(big) },
     heat,
     0.6,
   );
-  const png = await sharp(blended.data, { raw: { width: side, height: side, channels: 3 } })
+  return sharp(blended.data, { raw: { width: side, height: side, channels: 3 } })
     .png()
     .toBuffer();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, png);
 }
 
 /**
@@ -307,7 +306,7 @@ async function writeOverlay(
  */
 export async function predictImages(
   sm: StudyModel,
-  input: string,
+  input: PredictInput,
   options: PredictOptions = {},
 ): Promise<PredictionSet> {
   const k = options.topK ?? 3;
@@ -323,7 +322,8 @@ export async function predictImages(
     `expected a positive integer, got ${batchSize}`,
   );
   const side = options.overlaySize ?? Math.max(sm.imageSize, 288);
-  const listed = listInputs(input);
+  const listed =
+    typeof input === 'string' ? listInputs(input) : { ...input, folder: true as boolean };
   const images: PredictedImage[] = [];
   const skipped: SkippedImage[] = [];
   const size = sm.imageSize;
@@ -373,7 +373,11 @@ export async function predictImages(
       };
       if (cam && options.explainDir) {
         const out = path.join(options.explainDir, overlayName(rel));
-        await writeOverlay(out, decoded[j]!.rgb, size, cam.maps[j]!, cam.height, cam.width, side);
+        check(cam.height === cam.width, 'map', 'expected a square Grad-CAM map');
+        writeFileAtomic(
+          out,
+          await overlayPng(decoded[j]!.rgb, size, cam.maps[j]!, cam.height, side),
+        );
         image.explanation = out;
       }
       images.push(image);
@@ -382,7 +386,7 @@ export async function predictImages(
   const labelled = images.filter((im) => im.label !== null);
   const correct = labelled.filter((im) => im.top[0]!.className === im.label).length;
   return {
-    input,
+    input: typeof input === 'string' ? input : input.root,
     classNames: sm.classNames,
     images,
     skipped,
@@ -390,4 +394,72 @@ export async function predictImages(
       ? { correct, n: labelled.length, interval: wilsonInterval(correct, labelled.length) }
       : null,
   };
+}
+
+/** The first `perStyle` test images of each style of the model's run (its manifest's order). */
+export function testImagesPerStyle(
+  sm: StudyModel,
+  perStyle: number,
+): { root: string; files: string[] } {
+  check(
+    Number.isInteger(perStyle) && perStyle >= 1,
+    'perStyle',
+    `expected an integer >= 1, got ${perStyle}`,
+  );
+  const manifest = limitPerClass(
+    loadManifest(path.join(sm.runDir, 'prepare', 'manifest.json')),
+    sm.config.maxImagesPerClass,
+    sm.seed,
+  );
+  const files = sm.classNames.flatMap((cls) =>
+    manifest.items
+      .filter((it) => it.split === 'test' && it.class === cls)
+      .slice(0, perStyle)
+      .map((it) => it.path),
+  );
+  return { root: manifest.root, files };
+}
+
+/**
+ * For each image: the image as the model saw it (with its style) and its Grad-CAM overlay (with
+ * the prediction), side by side.
+ */
+export async function explanationFigure(
+  sm: StudyModel,
+  input: { root: string; files: string[] },
+  options: { title?: string; cellSize?: number } = {},
+): Promise<Figure> {
+  const cells: ImageCell[] = [];
+  const side = Math.max(sm.imageSize, 192);
+  for (const rel of input.files) {
+    const rgb = await decodeForModel(path.join(input.root, rel), sm.imageSize);
+    const x = tf.tidy(() =>
+      preprocessInput('xception', tf.tensor4d(rgb, [1, sm.imageSize, sm.imageSize, 3])),
+    );
+    let cam;
+    try {
+      cam = gradCam(sm.model, x);
+    } finally {
+      x.dispose();
+    }
+    const k = cam.classIndices[0]!;
+    const style = rel.split('/').slice(-2, -1)[0] ?? '';
+    const image = await sharp(Buffer.from(rgb), {
+      raw: { width: sm.imageSize, height: sm.imageSize, channels: 3 },
+    })
+      .resize(side, side, { fit: 'fill', kernel: 'lanczos3' })
+      .png()
+      .toBuffer();
+    cells.push({ png: image, label: style, sublabel: 'image' });
+    cells.push({
+      png: await overlayPng(rgb, sm.imageSize, cam.maps[0]!, cam.height, side),
+      label: `→ ${sm.classNames[k]}`,
+      sublabel: `p=${cam.probs[k]!.toFixed(2)}, Grad-CAM`,
+    });
+  }
+  return imageGridFigure(cells, {
+    columns: 4,
+    title: options.title ?? 'Prediction and Grad-CAM heatmap per image',
+    cellSize: options.cellSize ?? 130,
+  });
 }

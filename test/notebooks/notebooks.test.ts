@@ -20,6 +20,7 @@ const EXPECTED: Record<string, { figures: number; tables: number; text: RegExp[]
   '03-block-sweep': { figures: 4, tables: 3, text: [/has the highest validation accuracy/, /McNemar/, /on test: accuracy \d+\.\d%/] },
   '04-class-weights': { figures: 2, tables: 3, text: [/Non-Weighted Accuracy%/, /fine-tuning with the first \d+ blocks frozen/] },
   '05-metadata-features': { figures: 3, tables: 5, text: [/components \((full|randomized) solver\)/, /split by artist/] },
+  '06-use-the-model': { figures: 1, tables: 2, text: [/model: .*sweep.block\d+/, /right on \d+ of \d+/, /max probability difference/, /export.index\.html/] },
 };
 
 function outputsText(file: string): { text: string; tables: number } {
@@ -92,7 +93,7 @@ describe('the notebooks, executed by Jupyter in the smoke profile', { timeout: 1
     const pngs = fs.readdirSync(path.join(out, 'reports')).filter((f) => f.endsWith('.png')).sort();
     assert.equal(pngs.length, total);
     assert.match(pngs[0] ?? '', /^01-01-data-prep-/);
-    assert.match(pngs.at(-1) ?? '', /05-metadata-features/);
+    assert.match(pngs.at(-1) ?? '', /06-use-the-model/);
     for (const png of pngs) assert.ok(index.includes(png), `index.html shows ${png}`);
   });
 
