@@ -10,12 +10,7 @@ import { gradCam, upsampleMap } from '../models/gradcam';
 import { preprocessInput } from '../models';
 import { overlayHeatmap } from '../plots/heatmap';
 import { imageGridFigure, type Figure, type ImageCell } from '../plots';
-import {
-  assertFinished,
-  readCheckpoint,
-  restoreModelWeights,
-  type CheckpointManifest,
-} from '../train/checkpoint';
+import { readCheckpoint, restoreModelWeights, type CheckpointManifest } from '../train/checkpoint';
 import { ArtstyleError, check } from '../util/errors';
 import { writeFileAtomic } from '../util/fs';
 import { PROFILE_NAMES, stepDir, type ProfileName, type RunParams } from './params';
@@ -93,7 +88,13 @@ export function loadStudyModel(params: RunParams, spec?: string): StudyModel {
       `model folder ${modelDir} has no finished checkpoint (no ${path.join(ckDir, 'checkpoint.json')}): train it first (\`artstyle sweep\`), or pass --model with a trained model folder`,
       modelDir,
     );
-  assertFinished(ck);
+  const { epoch, targetEpochs } = ck.manifest;
+  if (epoch === 0 || epoch < targetEpochs)
+    throw new ArtstyleError(
+      'unfinished-model',
+      `model folder ${modelDir} has no finished checkpoint: its training stopped after ${epoch} of ${targetEpochs} epochs; run the same \`artstyle sweep\` again to finish it`,
+      ck.file,
+    );
   const runDir = path.dirname(path.dirname(modelDir));
   const manifestFile = path.join(runDir, 'prepare', 'manifest.json');
   if (!fs.existsSync(manifestFile))

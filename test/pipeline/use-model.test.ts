@@ -19,7 +19,9 @@ import {
   type PredictionSet,
   type StudyModel,
 } from '../../lib/pipeline/predict';
+import { stableStringify } from '../../lib/train/checkpoint';
 import { ArtstyleError } from '../../lib/util/errors';
+import { sha256 } from '../../lib/util/fs';
 import { tempDir } from '../tmp';
 import { smokeRun, type SmokeRun } from './use-model.fixture';
 
@@ -196,6 +198,28 @@ describe('artstyle predict on a trained smoke run', { timeout: 10 * 60_000 }, ()
       () => loadStudyModel(run.params, path.join(tmp, 'nowhere')),
       (e) => code(e) === 'missing-model',
     );
+    // A run stopped before its last epoch (a valid checkpoint that asks for one epoch more).
+    const unfinished = path.join(run.params.outDir, 'sweep', 'block99');
+    fs.cpSync(run.modelDir, unfinished, { recursive: true });
+    const ckFile = path.join(unfinished, 'checkpoint', 'checkpoint.json');
+    const ck = JSON.parse(fs.readFileSync(ckFile, 'utf8')) as Record<string, unknown> & {
+      epoch: number;
+    };
+    delete ck['checksum'];
+    ck['targetEpochs'] = ck.epoch + 1;
+    fs.writeFileSync(ckFile, JSON.stringify({ ...ck, checksum: sha256(stableStringify(ck)) }));
+    try {
+      assert.throws(
+        () => loadStudyModel(run.params, unfinished),
+        (e) =>
+          code(e) === 'unfinished-model' &&
+          /has no finished checkpoint: its training stopped after 1 of 2 epochs/.test(
+            (e as Error).message,
+          ),
+      );
+    } finally {
+      fs.rmSync(unfinished, { recursive: true, force: true });
+    }
     // The same weights in a run whose class list has one style fewer.
     const other = path.join(tmp, 'other');
     fs.mkdirSync(path.join(other, 'sweep', 'block0'), { recursive: true });
