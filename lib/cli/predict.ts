@@ -135,19 +135,12 @@ async function predictCommand(argv: string[]): Promise<void> {
     seed: values.seed,
     outDir: values.out,
   });
-  // Progress and the backend's notes go to stderr, so that csv and json on stdout stay clean.
-  const log = console.log;
-  console.log = console.error;
-  let sm;
-  try {
-    await selectBackend();
-    sm = loadStudyModel(params, values.model as string | undefined);
-    console.error(
-      `model: ${sm.modelDir} (${sm.source}; profile ${sm.profile}, ${sm.imageSize} px, ${sm.classNames.length} styles)`,
-    );
-  } finally {
-    console.log = log;
-  }
+  // The backend's notes and the model line go to stderr, so that csv and json on stdout stay clean.
+  await selectBackend({ log: (line) => console.error(line) });
+  const sm = loadStudyModel(params, values.model as string | undefined);
+  console.error(
+    `model: ${sm.modelDir} (${sm.source}; profile ${sm.profile}, ${sm.imageSize} px, ${sm.classNames.length} styles)`,
+  );
   try {
     const explainDir =
       values.explain === undefined ? undefined : path.resolve(values.explain as string);

@@ -68,6 +68,22 @@ export function resolveModelDir(
   return { modelDir: found, source: `--model ${spec}` };
 }
 
+/**
+ * The run folder a model folder belongs to: the nearest folder above it (up to three levels:
+ * `<run>/pretrain`, `<run>/sweep/blockN`, `<run>/weighted/blockN`) with a `prepare/manifest.json`,
+ * the class list of its training.
+ */
+function runDirOf(modelDir: string): string {
+  let dir = path.dirname(modelDir);
+  for (let up = 0; up < 3; up++, dir = path.dirname(dir))
+    if (fs.existsSync(path.join(dir, 'prepare', 'manifest.json'))) return dir;
+  throw new ArtstyleError(
+    'missing-class-list',
+    `no run folder with a prepare/manifest.json (the class list) above ${modelDir}: a model folder must stay inside its run folder (<run>/sweep/blockN, <run>/pretrain)`,
+    modelDir,
+  );
+}
+
 function classCountOfWeights(ck: CheckpointManifest): number | null {
   const bias = ck.model.find((e) => e.name.startsWith('predictions/') && e.shape.length === 1);
   return bias ? bias.shape[0]! : null;
@@ -95,14 +111,8 @@ export function loadStudyModel(params: RunParams, spec?: string): StudyModel {
       `model folder ${modelDir} has no finished checkpoint: its training stopped after ${epoch} of ${targetEpochs} epochs; run the same \`artstyle sweep\` again to finish it`,
       ck.file,
     );
-  const runDir = path.dirname(path.dirname(modelDir));
+  const runDir = runDirOf(modelDir);
   const manifestFile = path.join(runDir, 'prepare', 'manifest.json');
-  if (!fs.existsSync(manifestFile))
-    throw new ArtstyleError(
-      'missing-class-list',
-      `the class list of ${modelDir} is its run's ${manifestFile}, which does not exist (a model folder must stay inside its run folder: <run>/sweep/blockN)`,
-      manifestFile,
-    );
   const classNames = loadManifest(manifestFile).classNames;
   const data = (ck.manifest.config['data'] ?? {}) as { numClasses?: number; imageSize?: number };
   const weightClasses = classCountOfWeights(ck.manifest) ?? data.numClasses ?? null;

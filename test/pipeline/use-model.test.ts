@@ -61,6 +61,12 @@ describe('artstyle predict on a trained smoke run', { timeout: 10 * 60_000 }, ()
     assert.equal(sm.profile, 'smoke');
     assert.equal(sm.classNames.length, 12);
     assert.match(sm.source, /block sweep's choice/);
+    // Another model folder of the run, named relative to the run folder.
+    const pre = loadStudyModel(run.params, 'pretrain');
+    assert.equal(pre.modelDir, path.join(run.params.outDir, 'pretrain'));
+    assert.equal(pre.runDir, run.params.outDir);
+    assert.equal(pre.blocks, null);
+    pre.model.dispose();
   });
 
   it('on a folder of the test images, reproduces the test report’s accuracy and confusion matrix', async () => {
