@@ -6,7 +6,7 @@ import type { StudyConfig } from '../config/profiles';
 import { loadManifest } from '../data/manifest';
 import { decodeAndResize, ImageDecodeError, type SkipReason } from '../data/resizePolicy';
 import { wilsonInterval, type Interval } from '../eval/stats';
-import { gradCam, upsampleMap } from '../models/gradcam';
+import { gradCam } from '../models/gradcam';
 import { preprocessInput } from '../models';
 import { overlayHeatmap } from '../plots/heatmap';
 import { imageGridFigure, type Figure, type ImageCell } from '../plots';
@@ -300,7 +300,15 @@ export async function overlayPng(
     .resize(side, side, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
     .toBuffer();
-  const heat = upsampleMap(map, mapSize, mapSize, side);
+  // Bicubic rather than bilinear: a bilinear tent over a coarse map (3x3 at 96 px) shows creases
+  // along the cell centres that look like structure; the figure needs a smooth map, not 16 bits.
+  const heat8 = Uint8Array.from(map, (v) => Math.round(255 * Math.max(0, Math.min(1, v))));
+  const up = await sharp(heat8, { raw: { width: mapSize, height: mapSize, channels: 1 } })
+    .resize(side, side, { fit: 'fill', kernel: 'cubic' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const heat = Float32Array.from(up, (v) => v / 255);
   const blended = overlayHeatmap(
     { height: side, width: side, data: new Uint8Array(big) },
     heat,
