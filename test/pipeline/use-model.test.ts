@@ -407,6 +407,7 @@ describe('artstyle export: TF.js model, model card, static page', { timeout: 10 
               document.getElementById('status')?.dataset['state'] === 'done' &&
               document.getElementById('status')?.textContent?.startsWith(name),
             path.basename(file),
+            { timeout: 180_000 },
           );
           const top1 = (await page.getAttribute('#result', 'data-top1')) ?? '';
           const probs = JSON.parse(
