@@ -25,6 +25,7 @@ import type { StudyConfig } from '../config/profiles';
 import type { SweepSelection } from '../train/sweep';
 import { ArtstyleError, errorMessage } from '../util/errors';
 import { slurmMain } from './slurm';
+import { USE_MODEL_COMMANDS, USE_MODEL_USAGE } from './predict';
 
 /**
  * `artstyle <command>`: the notebooks' steps without Jupyter, for scripts and servers. Every command
@@ -420,11 +421,15 @@ sweep units (each its own lock, checkpoint and resume; the same results as a pla
   sweep --member N                train only the member with N frozen blocks into <out>/sweep/blockN
                                   (N one of the profile's sweep counts; needs a finished pretrain)
   sweep --merge                   choose from the finished members and evaluate on test
+
+${USE_MODEL_USAGE}
 `;
 
 export async function main(argv: string[]): Promise<number> {
   // `slurm` has its own options (lib/cli/slurm.ts).
   if (argv[0] === 'slurm') return slurmMain(argv.slice(1));
+  const useModel = USE_MODEL_COMMANDS[argv[0] ?? ''];
+  if (useModel) return runReporting(argv[0]!, () => useModel(argv.slice(1)));
   let parsed;
   try {
     parsed = parseArgs({
@@ -471,6 +476,18 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     throw e;
+  }
+}
+
+/** Runs a command, reporting an ArtstyleError as one line and exit code 1. */
+async function runReporting(name: string, fn: () => Promise<void>): Promise<number> {
+  try {
+    await fn();
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ArtstyleError)) throw e;
+    console.error(`artstyle ${name}: ${e.message}`);
+    return 1;
   }
 }
 

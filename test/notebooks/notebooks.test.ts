@@ -44,6 +44,16 @@ const EXPECTED: Record<string, { figures: number; tables: number; text: RegExp[]
     tables: 5,
     text: [/components \((full|randomized) solver\)/, /split by artist/],
   },
+  '06-use-the-model': {
+    figures: 1,
+    tables: 2,
+    text: [
+      /model: .*sweep.block\d+/,
+      /right on \d+ of \d+/,
+      /max probability difference/,
+      /export.index\.html/,
+    ],
+  },
 };
 
 function outputsText(file: string): { text: string; tables: number } {
@@ -148,7 +158,7 @@ describe(
         .sort();
       assert.equal(pngs.length, total);
       assert.match(pngs[0] ?? '', /^01-01-data-prep-/);
-      assert.match(pngs.at(-1) ?? '', /05-metadata-features/);
+      assert.match(pngs.at(-1) ?? '', /06-use-the-model/);
       for (const png of pngs) assert.ok(index.includes(png), `index.html shows ${png}`);
     });
 
