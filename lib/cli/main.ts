@@ -190,14 +190,9 @@ async function sweepCommand(params: RunParams): Promise<void> {
     `block${sel.best.blocks} on test: accuracy ${pct(test.report.accuracy)}, balanced accuracy ${pct(test.report.balancedAccuracy)}, macro-F1 ${test.report.macroF1.toFixed(3)}`,
   );
   console.log(
-    textTable(
-      test.report.perClass.map((c) => ({
-        style: c.className,
-        accuracy: pct(c.accuracy),
-        images: c.support,
-      })),
-      { caption: 'Test accuracy per style' },
-    ),
+    textTable(views.perStyleTestRows(test.report), {
+      caption: 'Test accuracy, precision, recall and F1 per style (* never predicted: 0/0 as 0)',
+    }),
   );
   const runs = study1.sweepHistories(params, config);
   await saveFigures(params, [
@@ -240,6 +235,17 @@ async function weightsCommand(params: RunParams): Promise<void> {
       `${name}: accuracy ${pct(e.report.accuracy)}, balanced accuracy ${pct(e.report.balancedAccuracy)}, macro-F1 ${e.report.macroF1.toFixed(3)}`,
     );
   }
+  console.log(
+    textTable(
+      views.perStylePrfComparisonRows(cmp.unweighted.report, cmp.weighted.report, [
+        'non-weighted',
+        'weighted',
+      ]),
+      {
+        caption: 'Test precision, recall and F1 per style',
+      },
+    ),
+  );
   await saveFigures(params, [
     { name: 'weighted-per-style', figure: views.weightedComparisonFigure(cmp.rows) },
     {
