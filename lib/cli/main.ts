@@ -21,6 +21,7 @@ import { ENV_KEYS, projectRoot, resolveParams, RunParams, stepDir } from '../pip
 import * as study1 from '../pipeline/study1';
 import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
+import * as views2 from '../pipeline/views2';
 import { ArtstyleError, errorMessage } from '../util/errors';
 
 /**
@@ -279,6 +280,7 @@ async function featuresCommand(params: RunParams): Promise<void> {
       axisTitles: ['PC 1', 'PC 2'],
     }),
   });
+  const results: study2.GenreModelsResult[] = [];
   for (const kind of ['painting', 'artist'] as const) {
     const result = study2.trainGenreModels(
       data,
@@ -287,15 +289,39 @@ async function featuresCommand(params: RunParams): Promise<void> {
       config,
       params.seed,
     );
+    results.push(result);
     console.log(`results: ${study2.saveGenreResults(params, result)}`);
+    console.log(textTable(views2.metricRows(result), { caption: views2.metricsCaption(result) }));
+    console.log(
+      textTable(views2.boostingStageRows(result), {
+        caption: `GBNN after each member (split by ${kind})`,
+      }),
+    );
     if (kind === 'painting')
       figures.push({
         name: 'model-comparison',
         figure: modelComparisonFigure(study2.comparisonRows(result), undefined, {
-          title: "SNN, BNN and Adam (split by painting), with the seed's accuracies",
+          title: "SNN, BNN, Adam and GBNN (split by painting), with the seed's accuracies",
         }),
       });
   }
+  const seeds = study2.repeatOverSeeds(params, config, data, { done: results });
+  const spreads = study2.seedSpreads(seeds);
+  const diffs = study2.pairedDifferences(seeds);
+  for (const kind of ['painting', 'artist'] as const) {
+    console.log(
+      textTable(views2.seedSpreadRows(spreads, kind), {
+        caption: views2.seedSpreadCaption(seeds, kind),
+      }),
+    );
+    console.log(
+      textTable(views2.pairedRows(diffs, kind), {
+        caption: `Split by ${kind}: differences to the SNN on the same splits`,
+      }),
+    );
+  }
+  console.log(views2.seedConclusion(diffs));
+  figures.push({ name: 'seed-spread', figure: views2.seedSpreadFigureOf(seeds) });
   await saveFigures(params, figures);
 }
 
@@ -339,7 +365,7 @@ const COMMANDS: Record<string, Command> = {
     run: weightsCommand,
   },
   features: {
-    summary: 'notebook 05: ResNet50 features, PCA, and the three genre networks',
+    summary: 'notebook 05: ResNet50 features, PCA, the four genre networks, repeated over seeds',
     run: featuresCommand,
   },
   report: {

@@ -14,7 +14,11 @@
  *        L_m(h) = (1/2n) sum_i sum_g (h_g(x_i) - r_ig)^2,    dL_m/dZ3 = (h - r) / n
  *      (mini-batch SGD, as the SNN; a linear output can take either sign, which a sigmoid member
  *      fitting residuals, the seed's BNN, cannot);
- *   3. adds it with shrinkage nu:  F_m = F_{m-1} + nu h_m.
+ *   3. takes one Newton step along h_m for each genre g (the line search of Friedman's
+ *      algorithm; the loss's curvature s(1 - s) is small for rare genres, so the plain gradient
+ *      step would move their logits far too little):
+ *        gamma_mg = sum_i r_ig h_mg(x_i) / sum_i s(F_ig)(1 - s(F_ig)) h_mg(x_i)^2
+ *   4. adds it with shrinkage nu:  F_m = F_{m-1} + nu gamma_m h_m   (gamma = 1 without line search).
  *
  * Smaller nu needs more members and generalises better (Friedman's shrinkage). `stageLogits`
  * gives F_0..F_M, so a caller can show what every member adds.
@@ -62,6 +66,8 @@ export interface GradientBoostingOptions extends Omit<SnnOptions, 'gradientClipV
   nModels?: number;
   /** Shrinkage nu in (0, 1]. */
   shrinkage?: number;
+  /** 'newton' (default): one Newton step per genre along each member; 'none': gamma = 1. */
+  lineSearch?: 'newton' | 'none';
 }
 
 export interface GradientBoostingFitOptions {
@@ -71,15 +77,27 @@ export interface GradientBoostingFitOptions {
   onMember?: (member: number, trainLoss: number) => void;
 }
 
+/** F += nu gamma_g h, column by column (in place). */
+function addScaled(F: Mat, h: Mat, gamma: readonly number[], nu: number): void {
+  for (let i = 0; i < F.rows; i++)
+    for (let g = 0; g < F.cols; g++) {
+      const k = i * F.cols + g;
+      F.data[k] += nu * (gamma[g] as number) * (h.data[k] as number);
+    }
+}
+
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 export class GradientBoostedNetwork {
   readonly nModels: number;
   readonly shrinkage: number;
+  readonly lineSearch: 'newton' | 'none';
   readonly memberOptions: SnnOptions;
   /** F_0: one logit per genre. */
   baseLogits: number[] = [];
   members: LinearOutputNetwork[] = [];
+  /** Per member, its step gamma_m per genre (all 1 without line search). */
+  steps: number[][] = [];
   /** Per member, its squared loss per epoch on the pseudo-residuals. */
   histories: number[][] = [];
   /** The ensemble's training BCE after stage 0, 1, ..., M. */
@@ -88,6 +106,12 @@ export class GradientBoostedNetwork {
   constructor(options: GradientBoostingOptions = {}) {
     this.nModels = options.nModels ?? 10;
     this.shrinkage = options.shrinkage ?? 0.5;
+    this.lineSearch = options.lineSearch ?? 'newton';
+    check(
+      this.lineSearch === 'newton' || this.lineSearch === 'none',
+      'lineSearch',
+      `expected 'newton' or 'none', got ${String(this.lineSearch)}`,
+    );
     check(
       Number.isInteger(this.nModels) && this.nModels > 0,
       'nModels',
@@ -141,6 +165,7 @@ export class GradientBoostedNetwork {
     });
     this.members = [];
     this.histories = [];
+    this.steps = [];
     const F = this.constantLogits(X.rows);
     this.trainLosses = [binaryCrossEntropy(GradientBoostedNetwork.probabilities(F), Y)];
     const seed = this.memberOptions.seed ?? 42;
@@ -152,12 +177,33 @@ export class GradientBoostedNetwork {
       );
       this.members.push(member);
       const h = member.predictMat(X);
-      for (let i = 0; i < F.data.length; i++) F.data[i] += this.shrinkage * (h.data[i] as number);
+      const gamma = this.newtonSteps(F, r, h);
+      this.steps.push(gamma);
+      addScaled(F, h, gamma, this.shrinkage);
       const loss = binaryCrossEntropy(GradientBoostedNetwork.probabilities(F), Y);
       this.trainLosses.push(loss);
       options.onMember?.(m, loss);
     }
     return this.trainLosses;
+  }
+
+  /** gamma_g = sum_i r h / sum_i s (1 - s) h^2 per genre (1 where h is 0 or no line search). */
+  newtonSteps(F: Mat, r: Mat, h: Mat): number[] {
+    const gamma = new Array<number>(F.cols).fill(1);
+    if (this.lineSearch === 'none') return gamma;
+    for (let g = 0; g < F.cols; g++) {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < F.rows; i++) {
+        const k = i * F.cols + g;
+        const s = sigmoid(F.data[k] as number);
+        const hk = h.data[k] as number;
+        num += (r.data[k] as number) * hk;
+        den += s * (1 - s) * hk * hk;
+      }
+      if (den > 0) gamma[g] = num / den;
+    }
+    return gamma;
   }
 
   /** The logits F_0, F_1, ..., F_M on X (M + 1 matrices): what each member adds. */
@@ -166,9 +212,8 @@ export class GradientBoostedNetwork {
     const X = toMat(Xin, 'X');
     const F = this.constantLogits(X.rows);
     const stages = [{ rows: F.rows, cols: F.cols, data: F.data.slice() }];
-    for (const member of this.members) {
-      const h = member.predictMat(X);
-      for (let i = 0; i < F.data.length; i++) F.data[i] += this.shrinkage * (h.data[i] as number);
+    for (const [m, member] of this.members.entries()) {
+      addScaled(F, member.predictMat(X), this.steps[m] as number[], this.shrinkage);
       stages.push({ rows: F.rows, cols: F.cols, data: F.data.slice() });
     }
     return stages;

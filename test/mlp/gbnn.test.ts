@@ -97,13 +97,45 @@ test('stage 0 is the prior logit; every member lowers the training loss; stages 
       Math.abs(
         (stages[2]!.data[i] as number) -
           (stages[1]!.data[i] as number) -
-          0.5 * (h2.data[i] as number),
+          0.5 * gb.steps[1]![i % 3]! * (h2.data[i] as number),
       ) < 1e-12,
     );
   const p = gb.predictMat(X);
   assert.ok(Math.abs((p.data[3] as number) - sigmoid(stages[4]!.data[3] as number)) < 1e-15);
   assert.equal(gb.histories.length, 4);
   assert.equal(gb.histories[0]!.length, 15);
+});
+
+test('the line search is one Newton step per genre along the member', () => {
+  const { X, Y } = toyData();
+  const gb = new GradientBoostedNetwork({
+    nModels: 1,
+    hiddenSizes: [8, 8],
+    weightScale: 0.3,
+    seed: 2,
+  });
+  gb.fit(X, Y, { epochs: 2 });
+  const F = gb.stageLogits(X)[0]!;
+  const r = GradientBoostedNetwork.pseudoResiduals(F, Y);
+  const h = gb.members[0]!.predictMat(X);
+  // gamma minimises the second-order expansion of L(F + gamma h): dL/dgamma at gamma is ~0.
+  const loss = (gamma: number): number => {
+    const G = { rows: F.rows, cols: F.cols, data: F.data.slice() };
+    for (let i = 0; i < G.data.length; i++) if (i % 3 === 0) G.data[i] += gamma * h.data[i]!;
+    return binaryCrossEntropy(GradientBoostedNetwork.probabilities(G), Y);
+  };
+  const g0 = gb.newtonSteps(F, r, h)[0]!;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < 80; i++) {
+    const s = sigmoid(F.data[i * 3]!);
+    num += r.data[i * 3]! * h.data[i * 3]!;
+    den += s * (1 - s) * h.data[i * 3]! ** 2;
+  }
+  assert.ok(Math.abs(g0 - num / den) < 1e-12);
+  assert.ok(loss(g0) < loss(0) && loss(g0) < loss(2 * g0));
+  const plain = new GradientBoostedNetwork({ nModels: 1, lineSearch: 'none', hiddenSizes: [8, 8] });
+  assert.deepEqual(plain.newtonSteps(F, r, h), [1, 1, 1]);
 });
 
 test('the same seed gives the same ensemble', () => {

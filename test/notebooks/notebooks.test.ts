@@ -19,7 +19,7 @@ const EXPECTED: Record<string, { figures: number; tables: number; text: RegExp[]
   '02-pretraining': { figures: 1, tables: 1, text: [/base weights: (bundled|imagenet|random)/, /completed: 1 epochs/] },
   '03-block-sweep': { figures: 4, tables: 3, text: [/has the highest validation accuracy/, /McNemar/, /on test: accuracy \d+\.\d%/] },
   '04-class-weights': { figures: 2, tables: 4, text: [/Non-Weighted Accuracy%/, /fine-tuning with the first \d+ blocks frozen/] },
-  '05-metadata-features': { figures: 3, tables: 5, text: [/components \((full|randomized) solver\)/, /split by artist/] },
+  '05-metadata-features': { figures: 4, tables: 12, text: [/components \((full|randomized) solver\)/, /split by artist/, /GBNN - SNN = /] },
 };
 
 function outputsText(file: string): { text: string; tables: number } {
@@ -81,7 +81,7 @@ describe('the notebooks, executed by Jupyter in the smoke profile', { timeout: 1
     for (const r of cmp.rows) assert.ok(r.accuracyA >= 0 && r.accuracyA <= 1 && r.accuracyB >= 0 && r.accuracyB <= 1);
     for (const split of ['painting', 'artist']) {
       const res = JSON.parse(fs.readFileSync(path.join(out, 'features', `results-by-${split}.json`), 'utf8')) as { models: { model: string; report: { anyMatchAccuracy: number; hammingLoss: number } }[] };
-      assert.deepEqual(res.models.map((m) => m.model), ['SNN', 'BNN', 'Adam']);
+      assert.deepEqual(res.models.map((m) => m.model), ['SNN', 'BNN', 'Adam', 'GBNN']);
       for (const m of res.models) assert.ok(m.report.anyMatchAccuracy >= 0 && m.report.anyMatchAccuracy <= 1 && m.report.hammingLoss >= 0 && m.report.hammingLoss <= 1);
     }
   });
