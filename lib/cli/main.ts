@@ -23,6 +23,7 @@ import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
 import type { StudyConfig } from '../config/profiles';
 import type { SweepSelection } from '../train/sweep';
+import * as views2 from '../pipeline/views2';
 import { ArtstyleError, errorMessage } from '../util/errors';
 import { slurmMain } from './slurm';
 import { USE_MODEL_COMMANDS, USE_MODEL_USAGE } from './predict';
@@ -255,6 +256,7 @@ async function weightsCommand(params: RunParams): Promise<void> {
   const cmp = await study1.classWeightsStep(params, config, sources);
   console.log(viewText(views.weightedComparisonTable(cmp)));
   console.log(viewText(views.overallComparisonTable(cmp)));
+  console.log(viewText(views.perStylePrfComparisonTable(cmp)));
   await saveFigures(params, [
     { name: 'weighted-per-style', figure: views.weightedComparisonFigure(cmp.rows) },
     {
@@ -288,6 +290,7 @@ async function featuresCommand(params: RunParams): Promise<void> {
       axisTitles: ['PC 1', 'PC 2'],
     }),
   });
+  const results: study2.GenreModelsResult[] = [];
   for (const kind of ['painting', 'artist'] as const) {
     const result = study2.trainGenreModels(
       data,
@@ -296,15 +299,39 @@ async function featuresCommand(params: RunParams): Promise<void> {
       config,
       params.seed,
     );
+    results.push(result);
     console.log(`results: ${study2.saveGenreResults(params, result)}`);
+    console.log(textTable(views2.metricRows(result), { caption: views2.metricsCaption(result) }));
+    console.log(
+      textTable(views2.boostingStageRows(result), {
+        caption: `GBNN after each member (split by ${kind})`,
+      }),
+    );
     if (kind === 'painting')
       figures.push({
         name: 'model-comparison',
         figure: modelComparisonFigure(study2.comparisonRows(result), undefined, {
-          title: "SNN, BNN and Adam (split by painting), with the seed's accuracies",
+          title: "SNN, BNN, Adam and GBNN (split by painting), with the seed's accuracies",
         }),
       });
   }
+  const seeds = study2.repeatOverSeeds(params, config, data, { done: results });
+  const spreads = study2.seedSpreads(seeds);
+  const diffs = study2.pairedDifferences(seeds);
+  for (const kind of ['painting', 'artist'] as const) {
+    console.log(
+      textTable(views2.seedSpreadRows(spreads, kind), {
+        caption: views2.seedSpreadCaption(seeds, kind),
+      }),
+    );
+    console.log(
+      textTable(views2.pairedRows(diffs, kind), {
+        caption: `Split by ${kind}: differences to the SNN on the same splits`,
+      }),
+    );
+  }
+  console.log(views2.seedConclusion(diffs));
+  figures.push({ name: 'seed-spread', figure: views2.seedSpreadFigureOf(seeds) });
   await saveFigures(params, figures);
 }
 
@@ -349,7 +376,7 @@ const COMMANDS: Record<string, Command> = {
     run: weightsCommand,
   },
   features: {
-    summary: 'notebook 05: ResNet50 features, PCA, and the three genre networks',
+    summary: 'notebook 05: ResNet50 features, PCA, the four genre networks, repeated over seeds',
     run: featuresCommand,
   },
   report: {

@@ -20,6 +20,20 @@ export interface MetadataStudyConfig {
   snn: { hiddenSizes: [number, number]; learningRate: number; epochs: number; batchSize: number };
   bnn: { nModels: number; epochs: number; gradientClipValue: number; residualThreshold: number };
   adam: { learningRate: number; epochs: number };
+  /**
+   * Gradient boosting in logit space (lib/mlp/gbnn.ts), not in the seed: `nModels` members of
+   * `hiddenSizes` with linear outputs, each trained `epochs` epochs by SGD at `learningRate` on the
+   * pseudo-residuals, added with a Newton step per genre and shrinkage.
+   */
+  gbnn: {
+    nModels: number;
+    shrinkage: number;
+    epochs: number;
+    hiddenSizes: [number, number];
+    learningRate: number;
+  };
+  /** The study repeated with `count` seeds (run seed, run seed + 1, ...): split, init and shuffles. */
+  seeds: { count: number };
 }
 
 const SEED_NETS = {
@@ -31,6 +45,14 @@ const SEED_NETS = {
   },
   bnn: { nModels: 3, epochs: 10, gradientClipValue: 0.5, residualThreshold: 1e-3 },
   adam: { learningRate: 0.001, epochs: 20 },
+  gbnn: {
+    nModels: 10,
+    shrinkage: 0.5,
+    epochs: 10,
+    hiddenSizes: [128, 64] as [number, number],
+    learningRate: 0.05,
+  },
+  seeds: { count: 5 },
 };
 
 export const metadataProfiles: Record<ProfileName, MetadataStudyConfig> = {
@@ -68,5 +90,7 @@ export const metadataProfiles: Record<ProfileName, MetadataStudyConfig> = {
     snn: { ...SEED_NETS.snn, epochs: 5 },
     bnn: { ...SEED_NETS.bnn, epochs: 3 },
     adam: { ...SEED_NETS.adam, epochs: 5 },
+    gbnn: { ...SEED_NETS.gbnn, nModels: 3, epochs: 3 },
+    seeds: SEED_NETS.seeds,
   },
 };

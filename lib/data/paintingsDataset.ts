@@ -1,6 +1,6 @@
 import { resolveInside } from '../util/fs';
 import { Artist, readArtists } from './artists';
-import { genreFrequencyTable, GenreRow } from './genreTable';
+import { artistTable, ArtistRow, genreFrequencyTable, GenreRow } from './genreTable';
 import { MultiLabelBinarizer, MultiLabelMatrix } from './multiLabel';
 import { PaintingMatch, matchPaintingImages } from './paintingImages';
 
@@ -12,6 +12,8 @@ export interface PaintingsDataset {
   genres: MultiLabelMatrix;
   /** Genre frequencies over artists and matched images. */
   genreRows: GenreRow[];
+  /** Genres and matched images per artist. */
+  artistRows: ArtistRow[];
 }
 
 /**
@@ -33,5 +35,12 @@ export function loadPaintingsDataset(
   const genres = binarizer.fit(artists.map((a) => a.genres)).transform(lists);
   const perArtist = new Map<string, number>();
   for (const im of match.images) perArtist.set(im.artist, (perArtist.get(im.artist) ?? 0) + 1);
-  return { root, artists, match, genres, genreRows: genreFrequencyTable(artists, perArtist).rows };
+  return {
+    root,
+    artists,
+    match,
+    genres,
+    genreRows: genreFrequencyTable(artists, perArtist).rows,
+    artistRows: artistTable(artists, perArtist).rows,
+  };
 }

@@ -1,4 +1,5 @@
 import { ArtstyleError, check } from '../util/errors';
+import { precisionRecallF1Support } from './prf';
 
 /**
  * Classification metrics with scikit-learn's semantics, so that numbers here and in a Python
@@ -102,28 +103,56 @@ export function normalizeConfusion(counts: number[][]): NormalizedConfusion {
 export interface ClassAccuracy {
   classIndex: number;
   className: string;
-  /** Recall of the class; NaN when it has no samples. */
+  /**
+   * Recall of the class, the seed's per-class accuracy: scikit-learn's `recall_score` with
+   * `zero_division=0`, so 0 (not NaN) for a class with no true samples (listed in `illDefined`).
+   */
   accuracy: number;
   correct: number;
   support: number;
+  /** Images predicted as the class (true or not). */
+  predicted: number;
+  /** scikit-learn's per-class precision, recall (= accuracy) and F1, zero_division=0. */
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Which of the class's ratios were 0/0 and are reported as 0. */
+  illDefined: ('precision' | 'recall' | 'f1')[];
 }
 
-/** Per-class accuracy as the seed reports it: the recall of each class. */
+/**
+ * Per-class accuracy as the seed reports it (the recall of each class), with the class's
+ * precision and F1 beside it: scikit-learn's `precision_recall_fscore_support` over every class
+ * (`labels=range(k)`, `zero_division=0`).
+ */
 export function perClassAccuracy(
   labels: ArrayLike<number>,
   predicted: ArrayLike<number>,
   classNames: string[],
 ): ClassAccuracy[] {
   const cm = confusionMatrix(labels, predicted, classNames.length);
+  const prf = precisionRecallF1Support(labels, predicted, {
+    labels: classNames.map((_, i) => i),
+    zeroDivision: 0,
+  });
   return cm.map((row, t) => {
     const support = row.reduce((a, b) => a + b, 0);
     const correct = row[t]!;
+    const illDefined: ClassAccuracy['illDefined'] = [];
+    if (prf.illDefined.precision.includes(t)) illDefined.push('precision');
+    if (prf.illDefined.recall.includes(t)) illDefined.push('recall');
+    if (prf.illDefined.fScore.includes(t)) illDefined.push('f1');
     return {
       classIndex: t,
       className: classNames[t]!,
-      accuracy: support === 0 ? NaN : correct / support,
+      accuracy: prf.recall[t]!,
       correct,
       support,
+      predicted: cm.reduce((s, r) => s + r[t]!, 0),
+      precision: prf.precision[t]!,
+      recall: prf.recall[t]!,
+      f1: prf.fScore[t]!,
+      illDefined,
     };
   });
 }

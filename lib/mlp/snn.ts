@@ -74,7 +74,7 @@ export interface ForwardCache {
   A3: Mat;
 }
 
-const relu = (z: Mat): Mat => {
+export const relu = (z: Mat): Mat => {
   const out = zeros(z.rows, z.cols);
   for (let i = 0; i < z.data.length; i++) out.data[i] = Math.max(0, z.data[i] as number);
   return out;
@@ -188,6 +188,11 @@ export class SimpleNeuralNetwork {
     return { Z1, A1, Z2, A2, Z3, A3 };
   }
 
+  /** The training loss of outputs A3 against targets Y: the seed's binary cross-entropy. */
+  loss(A3: Mat, Y: Mat): number {
+    return binaryCrossEntropy(A3, Y);
+  }
+
   /** The full backward pass (see the file comment), unclipped. */
   gradients(X: Mat, Y: Mat, cache: ForwardCache = this.forward(X)): Params {
     const { W2, W3 } = this.requireParams();
@@ -265,14 +270,11 @@ export class SimpleNeuralNetwork {
         const xb = takeRows(X, order, start, end);
         const yb = takeRows(Y, order, start, end);
         const cache = this.forward(xb);
-        if (options.lossOn === 'batches')
-          batchLossSum += binaryCrossEntropy(cache.A3, yb) * (end - start);
+        if (options.lossOn === 'batches') batchLossSum += this.loss(cache.A3, yb) * (end - start);
         this.step(this.clipGradients(this.gradients(xb, yb, cache)));
       }
       const loss =
-        options.lossOn === 'batches'
-          ? batchLossSum / X.rows
-          : binaryCrossEntropy(this.forward(X).A3, Y);
+        options.lossOn === 'batches' ? batchLossSum / X.rows : this.loss(this.forward(X).A3, Y);
       history.push(loss);
       options.onEpoch?.(epoch, loss);
     }

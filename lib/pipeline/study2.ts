@@ -4,13 +4,16 @@ import { Matrix } from 'ml-matrix';
 import { metadataProfiles, type MetadataStudyConfig } from '../config/study2';
 import { loadPaintingsDataset, type PaintingsDataset } from '../data/paintingsDataset';
 import { paintingImagePath, type PaintingImage } from '../data/paintingImages';
-import { multilabelReport, type MultilabelReport } from '../eval/multilabel';
+import { anyMatchAccuracy, multilabelReport, type MultilabelReport } from '../eval/multilabel';
 import { extractFeatures } from '../features/extract';
 import { PCA } from '../features/pca';
 import { FeatureStore } from '../features/store';
+import { pairedTTest, wilcoxonSignedRank, type PairedTest } from '../eval/paired';
 import { AdamNeuralNetwork } from '../mlp/adam';
 import { BoostedNeuralNetwork } from '../mlp/bnn';
-import { SimpleNeuralNetwork } from '../mlp/snn';
+import { GradientBoostedNetwork } from '../mlp/gbnn';
+import { toMatrix } from '../mlp/matrix';
+import { binaryCrossEntropy, SimpleNeuralNetwork } from '../mlp/snn';
 import { splitByArtist, splitByPainting, type Split } from '../mlp/split';
 import { preprocessInput } from '../models';
 import { ArtstyleError } from '../util/errors';
@@ -32,6 +35,7 @@ export function metadataConfig(params: RunParams): MetadataStudyConfig {
 export interface PaintingsOverview {
   dataset: PaintingsDataset;
   genres: { genre: string; artists: number; images: number }[];
+  artists: { artist: string; genres: number; images: number }[];
   summary: string;
 }
 
@@ -46,7 +50,12 @@ export function paintingsOverview(params: RunParams): PaintingsOverview {
   ];
   if (m.unrecognisedFiles.length)
     lines.push(`files not named <Artist_Name>_<n>.jpg: ${m.unrecognisedFiles.join(', ')}`);
-  return { dataset, genres: dataset.genreRows, summary: lines.join('\n') };
+  return {
+    dataset,
+    genres: dataset.genreRows,
+    artists: dataset.artistRows,
+    summary: lines.join('\n'),
+  };
 }
 
 /** The images the profile uses: at most `maxImagesPerArtist` of each artist (the lowest numbers). */
@@ -210,12 +219,29 @@ export function makeSplit(
     : splitByArtist(data.artists, options);
 }
 
+export const MODEL_NAMES = ['SNN', 'BNN', 'Adam', 'GBNN'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The gradient-boosted ensemble after stage m (m = 0: the prior logits alone). */
+export interface BoostingStage {
+  member: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
 export interface ModelResult {
-  model: 'SNN' | 'BNN' | 'Adam';
-  /** Training loss per epoch (the BNN: its members' epochs one after another). */
+  model: ModelName;
+  /**
+   * Training loss per epoch (the BNN: its members' epochs one after another; the GBNN: its
+   * members' squared losses on their pseudo-residuals, one after another).
+   */
   losses: number[];
   report: MultilabelReport;
   seconds: number;
+  /** The GBNN only: loss and top-genre accuracy after each member. */
+  stages?: BoostingStage[];
 }
 
 export interface GenreModelsResult {
@@ -270,30 +296,72 @@ export function trainGenreModels(
     residualThreshold: config.bnn.residualThreshold,
   });
   const adam = new AdamNeuralNetwork({ ...snnOptions, learningRate: config.adam.learningRate });
+  const gbnn = new GradientBoostedNetwork({
+    hiddenSizes: config.gbnn.hiddenSizes,
+    learningRate: config.gbnn.learningRate,
+    nModels: config.gbnn.nModels,
+    shrinkage: config.gbnn.shrinkage,
+    seed,
+  });
+  const seedModels = [
+    run(
+      'SNN',
+      () => snn.fit(Xtr, Ytr, fitOptions),
+      () => snn.predict(Xte),
+    ),
+    run(
+      'BNN',
+      () => bnn.fit(Xtr, Ytr, { epochs: config.bnn.epochs, batchSize: config.snn.batchSize }),
+      // The ensemble's prediction is the sum of its members (not clipped: clipping to [0, 1] would
+      // tie every genre whose sum passes 1 and make the top genre arbitrary).
+      () => bnn.predictRaw(Xte),
+    ),
+    run(
+      'Adam',
+      () => adam.fit(Xtr, Ytr, { epochs: config.adam.epochs, batchSize: config.snn.batchSize }),
+      () => adam.predict(Xte),
+    ),
+  ];
+  const boosted = run(
+    'GBNN',
+    () => {
+      gbnn.fit(Xtr, Ytr, { epochs: config.gbnn.epochs, batchSize: config.snn.batchSize });
+      return gbnn.histories.flat();
+    },
+    () => gbnn.predict(Xte),
+  );
+  boosted.stages = boostingStages(gbnn, Xtr, Ytr, Xte, new Matrix(Yte));
   return {
     split: kind,
     trainRows: split.train.length,
     testRows: split.test.length,
-    models: [
-      run(
-        'SNN',
-        () => snn.fit(Xtr, Ytr, fitOptions),
-        () => snn.predict(Xte),
-      ),
-      run(
-        'BNN',
-        () => bnn.fit(Xtr, Ytr, { epochs: config.bnn.epochs, batchSize: config.snn.batchSize }),
-        // The ensemble's prediction is the sum of its members (not clipped: clipping to [0, 1] would
-        // tie every genre whose sum passes 1 and make the top genre arbitrary).
-        () => bnn.predictRaw(Xte),
-      ),
-      run(
-        'Adam',
-        () => adam.fit(Xtr, Ytr, { epochs: config.adam.epochs, batchSize: config.snn.batchSize }),
-        () => adam.predict(Xte),
-      ),
-    ],
+    models: [...seedModels, boosted],
   };
+}
+
+function boostingStages(
+  gbnn: GradientBoostedNetwork,
+  Xtr: Matrix,
+  Ytr: Matrix,
+  Xte: Matrix,
+  Yte: Matrix,
+): BoostingStage[] {
+  const side = (X: Matrix, Y: Matrix): { loss: number; accuracy: number }[] => {
+    const y = { rows: Y.rows, cols: Y.columns, data: Float64Array.from(Y.to1DArray()) };
+    return gbnn.stageLogits(X).map((F) => ({
+      loss: binaryCrossEntropy(GradientBoostedNetwork.probabilities(F), y),
+      accuracy: anyMatchAccuracy(Y, toMatrix(F)),
+    }));
+  };
+  const train = side(Xtr, Ytr);
+  const test = side(Xte, Yte);
+  return train.map((t, m) => ({
+    member: m,
+    trainLoss: t.loss,
+    trainAccuracy: t.accuracy,
+    testLoss: (test[m] as { loss: number }).loss,
+    testAccuracy: (test[m] as { accuracy: number }).accuracy,
+  }));
 }
 
 /** The comparison rows of the seed's final figure: accuracy and micro-averaged P/R/F1. */
@@ -325,4 +393,184 @@ export function saveGenreResults(params: RunParams, result: GenreModelsResult): 
   const file = path.join(stepDir(params, 'features'), `results-by-${result.split}.json`);
   writeJsonAtomic(file, result);
   return file;
+}
+
+/** The metrics compared over seeds (shares; the Hamming loss: lower is better). */
+export const SEED_METRICS = [
+  'top-genre accuracy',
+  'subset accuracy',
+  'Hamming loss',
+  'micro P',
+  'micro R',
+  'micro F1',
+  'macro F1',
+] as const;
+export type SeedMetric = (typeof SEED_METRICS)[number];
+
+export function seedMetrics(report: MultilabelReport): Record<SeedMetric, number> {
+  return {
+    'top-genre accuracy': report.anyMatchAccuracy,
+    'subset accuracy': report.subsetAccuracy,
+    'Hamming loss': report.hammingLoss,
+    'micro P': report.micro.precision,
+    'micro R': report.micro.recall,
+    'micro F1': report.micro.f1,
+    'macro F1': report.macro.f1,
+  };
+}
+
+export interface SeedRun {
+  split: SplitKind;
+  seed: number;
+  trainRows: number;
+  testRows: number;
+  seconds: number;
+  metrics: Record<ModelName, Record<SeedMetric, number>>;
+}
+
+export interface SeedStudy {
+  seeds: number[];
+  runs: SeedRun[];
+}
+
+/** The run seed and the next count - 1: the first repetition is the single run above. */
+export function studySeeds(params: RunParams, config: MetadataStudyConfig): number[] {
+  return Array.from({ length: config.seeds.count }, (_, i) => params.seed + i);
+}
+
+/**
+ * Step 05d: the four networks trained again for every seed and both splits: the split, the
+ * initial weights and the shuffles change with the seed; the features and the PCA are the ones
+ * computed once above. Each (split, seed) is saved to features/seeds/ as soon as it is done, so
+ * an interrupted repetition resumes with the runs it lacks (and separate processes can share the
+ * work). `done` passes results already computed (the single runs of the run seed).
+ */
+export function repeatOverSeeds(
+  params: RunParams,
+  config: MetadataStudyConfig,
+  data: GenreData,
+  options: {
+    seeds?: number[];
+    done?: GenreModelsResult[];
+    log?: ((l: string) => void) | null;
+  } = {},
+): SeedStudy {
+  const seeds = options.seeds ?? studySeeds(params, config);
+  const log = options.log === undefined ? console.log : options.log;
+  const dir = path.join(stepDir(params, 'features'), 'seeds');
+  const key = sha256(JSON.stringify({ ids: data.ids, X: data.X, Y: data.Y, config }));
+  const runs: SeedRun[] = [];
+  for (const split of ['painting', 'artist'] as const) {
+    for (const seed of seeds) {
+      const file = path.join(dir, `by-${split}-seed${seed}.json`);
+      if (fs.existsSync(file)) {
+        const saved = readJson<{ key: string; run: SeedRun }>(file);
+        if (saved.key === key) {
+          runs.push(saved.run);
+          continue;
+        }
+      }
+      const t0 = Date.now();
+      const given = seed === params.seed ? options.done?.find((r) => r.split === split) : undefined;
+      const result =
+        given ??
+        trainGenreModels(data, makeSplit(data, split, config, seed), split, config, seed, null);
+      const metrics = Object.fromEntries(
+        result.models.map((m) => [m.model, seedMetrics(m.report)]),
+      ) as SeedRun['metrics'];
+      const run: SeedRun = {
+        split,
+        seed,
+        trainRows: result.trainRows,
+        testRows: result.testRows,
+        seconds: given ? given.models.reduce((s, m) => s + m.seconds, 0) : (Date.now() - t0) / 1000,
+        metrics,
+      };
+      runs.push(run);
+      writeJsonAtomic(file, { key, run });
+      log?.(
+        `seed ${seed}, split by ${split}: ${MODEL_NAMES.map((m) => `${m} ${(100 * metrics[m]['top-genre accuracy']).toFixed(1)}%`).join(', ')} (${run.seconds.toFixed(0)} s)`,
+      );
+    }
+  }
+  return { seeds, runs };
+}
+
+export interface MetricSpread {
+  split: SplitKind;
+  model: ModelName;
+  metric: SeedMetric;
+  values: number[];
+  mean: number;
+  /** Sample standard deviation over the seeds (n - 1). */
+  sd: number;
+}
+
+export interface PairedDifference {
+  split: SplitKind;
+  model: ModelName;
+  baseline: ModelName;
+  metric: SeedMetric;
+  /** model - baseline, per seed. */
+  differences: number[];
+  /** Seeds on which the model did better than the baseline (lower, for the Hamming loss). */
+  wins: number;
+  t: PairedTest;
+  wilcoxon: PairedTest;
+}
+
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** Mean and standard deviation of every metric per split and network. */
+export function seedSpreads(study: SeedStudy): MetricSpread[] {
+  const out: MetricSpread[] = [];
+  for (const split of ['painting', 'artist'] as const) {
+    const runs = study.runs.filter((r) => r.split === split);
+    for (const model of MODEL_NAMES)
+      for (const metric of SEED_METRICS) {
+        const values = runs.map((r) => r.metrics[model][metric]);
+        const m = mean(values);
+        const sd =
+          values.length > 1
+            ? Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1))
+            : NaN;
+        out.push({ split, model, metric, values, mean: m, sd });
+      }
+  }
+  return out;
+}
+
+/**
+ * Every network against a baseline (the SNN) on the same splits, per metric: the differences per
+ * seed, a paired t-test and a Wilcoxon signed-rank test on them (lib/eval/paired.ts).
+ */
+export function pairedDifferences(
+  study: SeedStudy,
+  baseline: ModelName = 'SNN',
+): PairedDifference[] {
+  const out: PairedDifference[] = [];
+  for (const split of ['painting', 'artist'] as const) {
+    const runs = study.runs.filter((r) => r.split === split);
+    if (runs.length < 2) continue;
+    for (const model of MODEL_NAMES) {
+      if (model === baseline) continue;
+      for (const metric of SEED_METRICS) {
+        const a = runs.map((r) => r.metrics[model][metric]);
+        const b = runs.map((r) => r.metrics[baseline][metric]);
+        const differences = a.map((v, i) => v - (b[i] as number));
+        const better = metric === 'Hamming loss' ? (d: number) => d < 0 : (d: number) => d > 0;
+        out.push({
+          split,
+          model,
+          baseline,
+          metric,
+          differences,
+          wins: differences.filter(better).length,
+          t: pairedTTest(a, b),
+          wilcoxon: wilcoxonSignedRank(a, b),
+        });
+      }
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import type { Manifest } from '../data/manifest';
 import { policyTag } from '../data/resizePolicy';
 import { rgbToPng, type RgbImage } from '../data/rgbImage';
 import { sampleGrid } from '../data/sampleGrid';
-import type { ClassComparisonRow } from '../eval/classification';
+import type { ClassComparisonRow, ClassificationReport } from '../eval/classification';
 import {
   augmentationGridFigure,
   classCountsFigure,
@@ -217,12 +217,8 @@ export function testSummaryLine(name: string, e: TestEvaluation): string {
 
 export function perStyleTestTable(e: TestEvaluation): TableView {
   return {
-    caption: 'Test accuracy per style',
-    rows: e.report.perClass.map((c) => ({
-      style: c.className,
-      accuracy: pct(c.accuracy),
-      'test images': c.support,
-    })),
+    caption: 'Test accuracy, precision, recall and F1 per style (* never predicted: 0/0 as 0)',
+    rows: perStyleTestRows(e.report),
   };
 }
 
@@ -256,5 +252,53 @@ export function overallComparisonTable(cmp: WeightedComparison): TableView {
   return {
     caption: 'Overall, on the same test images',
     rows: [row('non-weighted', cmp.unweighted), row('weighted', cmp.weighted)],
+  };
+}
+
+/**
+ * A test evaluation per style: the seed's accuracy (recall) with scikit-learn's precision, F1 and
+ * support beside it (zero_division=0: a style never predicted has precision 0, marked `*`).
+ */
+export function perStyleTestRows(report: ClassificationReport): Record<string, string | number>[] {
+  return report.perClass.map((c) => ({
+    style: c.className,
+    accuracy: pct(c.accuracy),
+    precision: `${c.precision.toFixed(3)}${c.illDefined.includes('precision') ? '*' : ''}`,
+    recall: c.recall,
+    F1: c.f1,
+    'test images': c.support,
+    predicted: c.predicted,
+  }));
+}
+
+/** Per-style precision, recall and F1 of two evaluations on the same test images. */
+export function perStylePrfComparisonRows(
+  a: ClassificationReport,
+  b: ClassificationReport,
+  names: [string, string],
+): Record<string, string | number>[] {
+  return a.perClass.map((c, i) => {
+    const o = b.perClass[i]!;
+    return {
+      style: c.className,
+      [`${names[0]} P`]: c.precision,
+      [`${names[0]} R`]: c.recall,
+      [`${names[0]} F1`]: c.f1,
+      [`${names[1]} P`]: o.precision,
+      [`${names[1]} R`]: o.recall,
+      [`${names[1]} F1`]: o.f1,
+      'test images': c.support,
+    };
+  });
+}
+
+/** Notebook 04's per-style precision, recall and F1 of both models. */
+export function perStylePrfComparisonTable(cmp: WeightedComparison): TableView {
+  return {
+    caption: 'Test precision, recall and F1 per style',
+    rows: perStylePrfComparisonRows(cmp.unweighted.report, cmp.weighted.report, [
+      'non-weighted',
+      'weighted',
+    ]),
   };
 }

@@ -32,6 +32,7 @@ export {
   type PerClassRow,
 } from './confusion';
 export { explainedVarianceFigure, projection2dFigure } from './pca';
+export { seedSpreadFigure, type SeedValue } from './spread';
 export {
   modelComparisonFigure,
   SEED_MODEL_ACCURACY,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { artistFileKey, parseArtists, readArtists } from '../../lib/data/artists';
-import { genreFrequencyTable } from '../../lib/data/genreTable';
+import { artistGenreFrame, artistTable, genreFrequencyTable } from '../../lib/data/genreTable';
 import { matchPaintingImages, paintingImagePath } from '../../lib/data/paintingImages';
 import { loadPaintingsDataset } from '../../lib/data/paintingsDataset';
 import { ArtstyleError } from '../../lib/util/errors';
@@ -161,6 +161,29 @@ describe('genreFrequencyTable', () => {
     ]);
     assert.deepEqual(frame.shape, [4, 3]);
     assert.deepEqual(genreFrequencyTable([]).rows, []);
+  });
+
+  it('is grouped from the exploded artists frame, one row per (artist, genre)', () => {
+    const artists = parseArtists(csv);
+    const exploded = artistGenreFrame(artists, new Map([['Claude Monet', 3]]));
+    const pairs = artists.reduce((s, a) => s + a.genres.length, 0);
+    assert.deepEqual(exploded.shape, [pairs, 3]);
+    assert.deepEqual(exploded.columns, ['artist', 'genre', 'images']);
+  });
+});
+
+describe('artistTable', () => {
+  it('counts genres and images per artist, most images first', () => {
+    const artists = parseArtists(csv);
+    const { rows, frame } = artistTable(artists, new Map([['Claude Monet', 3]]));
+    assert.equal(rows.length, artists.length);
+    assert.deepEqual(rows[0], { artist: 'Claude Monet', genres: 2, images: 3 });
+    for (const r of rows) {
+      const a = artists.find((x) => x.name === r.artist)!;
+      assert.equal(r.genres, a.genres.length);
+    }
+    assert.deepEqual(frame.columns, ['artist', 'genres', 'images']);
+    assert.deepEqual(artistTable([]).rows, []);
   });
 });
 

@@ -50,6 +50,45 @@ test('confusion matrix, accuracy and per-class accuracy', () => {
   );
 });
 
+test('per-class precision, recall and F1 as scikit-learn (labels=range(k), zero_division=0)', () => {
+  // sklearn: precision_recall_fscore_support(yt, yp, labels=[0, 1, 2, 3, 4], zero_division=0)
+  const per = perClassAccuracy(yt, yp, ['a', 'b', 'c', 'd', 'e']);
+  const near = (a: number[], b: number[]): void =>
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-8, `${v} vs ${b[i]}`));
+  near(
+    per.map((p) => p.precision),
+    [0.66666667, 0.5, 0.66666667, 0.5, 0],
+  );
+  near(
+    per.map((p) => p.recall),
+    [0.66666667, 0.5, 0.5, 1, 0],
+  );
+  near(
+    per.map((p) => p.f1),
+    [0.66666667, 0.5, 0.57142857, 0.66666667, 0],
+  );
+  assert.deepEqual(
+    per.map((p) => p.predicted),
+    [3, 2, 3, 2, 0],
+  );
+  assert.deepEqual(
+    per.map((p) => p.accuracy),
+    per.map((p) => p.recall),
+  );
+  // 'e' has no true and no predicted image: its recall (the seed's accuracy) is 0, not NaN,
+  // and every ratio is named as ill-defined.
+  assert.equal(per[4]!.accuracy, 0);
+  assert.deepEqual(per[4]!.illDefined, ['precision', 'recall', 'f1']);
+  assert.deepEqual(per[0]!.illDefined, []);
+  // A class predicted but never true: recall 0/0 only.
+  const p2 = perClassAccuracy([0, 0, 1], [0, 2, 1], ['a', 'b', 'c']);
+  assert.deepEqual(p2[2]!.illDefined, ['recall']);
+  near(
+    p2.map((p) => p.f1),
+    [0.66666667, 1, 0],
+  );
+});
+
 test('balanced accuracy and macro-F1 agree with scikit-learn', () => {
   assert.ok(Math.abs(balancedAccuracy(yt, yp, 4) - 0.6666666666666666) < 1e-12);
   assert.ok(Math.abs(macroF1(yt, yp, 4) - 0.6011904761904762) < 1e-12);

@@ -11,9 +11,15 @@ export function randomMat(rows: number, cols: number, rng: Rng, scale = 1): Mat 
 /**
  * Largest relative error, over the six parameter tensors, between the analytic gradient and
  * central differences of the loss: ||g - g_num|| / (||g|| + ||g_num||). The loss is the seed's
- * BCE without the 1e-10 (whose effect on the gradient is below 1e-9 here).
+ * BCE without the 1e-10 (whose effect on the gradient is below 1e-9 here), or `loss`.
  */
-export function gradientCheck(net: SimpleNeuralNetwork, X: Mat, Y: Mat, h = 1e-6): number {
+export function gradientCheck(
+  net: SimpleNeuralNetwork,
+  X: Mat,
+  Y: Mat,
+  h = 1e-6,
+  loss: (A3: Mat, Y: Mat) => number = binaryCrossEntropy,
+): number {
   const analytic = net.gradients(X, Y);
   const params = net.params as Params;
   let worst = 0;
@@ -25,9 +31,9 @@ export function gradientCheck(net: SimpleNeuralNetwork, X: Mat, Y: Mat, h = 1e-6
     for (let i = 0; i < w.length; i++) {
       const saved = w[i] as number;
       w[i] = saved + h;
-      const plus = binaryCrossEntropy(net.forward(X).A3, Y);
+      const plus = loss(net.forward(X).A3, Y);
       w[i] = saved - h;
-      const minus = binaryCrossEntropy(net.forward(X).A3, Y);
+      const minus = loss(net.forward(X).A3, Y);
       w[i] = saved;
       const num = (plus - minus) / (2 * h);
       const a = analytic[name].data[i] as number;

@@ -36,13 +36,13 @@ const EXPECTED: Record<string, { figures: number; tables: number; text: RegExp[]
   },
   '04-class-weights': {
     figures: 2,
-    tables: 3,
+    tables: 4,
     text: [/Non-Weighted Accuracy%/, /fine-tuning with the first \d+ blocks frozen/],
   },
   '05-metadata-features': {
-    figures: 3,
-    tables: 5,
-    text: [/components \((full|randomized) solver\)/, /split by artist/],
+    figures: 4,
+    tables: 12,
+    text: [/components \((full|randomized) solver\)/, /split by artist/, /GBNN - SNN = /],
   },
   '06-use-the-model': {
     figures: 1,
@@ -137,7 +137,7 @@ describe(
         };
         assert.deepEqual(
           res.models.map((m) => m.model),
-          ['SNN', 'BNN', 'Adam'],
+          ['SNN', 'BNN', 'Adam', 'GBNN'],
         );
         for (const m of res.models)
           assert.ok(
