@@ -374,6 +374,8 @@ options (the same parameters as each notebook's parameters cell; environment var
   --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/<profile>/paintings
   --seed N                        [${ENV_KEYS.seed}]         default 42
   --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
+  --micro-batch N|auto            [${study1.MICRO_BATCH_ENV}] images per training micro-batch; default auto
+                                  (the whole batch wherever it fits)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -388,6 +390,7 @@ export async function main(argv: string[]): Promise<number> {
         paintings: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        'micro-batch': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -406,6 +409,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // Through the environment, so that the notebooks that `all` runs get it too.
+    const micro = parsed.values['micro-batch'];
+    if (micro !== undefined) process.env[study1.MICRO_BATCH_ENV] = micro;
     const params = resolveParams({
       profile: parsed.values.profile,
       sculpturesDir: parsed.values.sculptures,

@@ -15,6 +15,7 @@ import { writeHistory, type EpochRecord } from './history';
 import { acquireLock } from './lock';
 import type { BatchSource } from './types';
 import { frozenBatchNormInference, orderedWeights } from './weights';
+import { chooseMicroBatch, microBatchStep } from './microbatch';
 import {
   CROSSENTROPY_EPSILON,
   perSampleCrossEntropy,
@@ -90,8 +91,12 @@ export interface TrainOptions {
   log?: ((line: string) => void) | null;
   /** Install a SIGINT handler for the run (default true). */
   handleSigint?: boolean;
-  /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once. */
+  /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once,
+   * or to micro-batches (lib/train/microbatch.ts) where the batch does not fit. */
   trainStep?: TrainStep;
+  /** Images per micro-batch; null or omitted = chosen from what fits (chooseMicroBatch). A run
+   * records it in its identity, so a resumed run uses the same one. */
+  microBatch?: number | null;
 }
 
 export interface TrainResult {
@@ -179,9 +184,11 @@ function validate(o: TrainOptions): void {
 
 /** What defines a run: a checkpoint made under another identity is refused. Epochs are left out
  * on purpose, so a finished run can be extended by asking for more epochs. */
-function runIdentity(o: TrainOptions): Record<string, unknown> {
+function runIdentity(o: TrainOptions, microBatch: number): Record<string, unknown> {
   const weights = orderedWeights(o.model);
   return {
+    // Only where the batch is split, so that whole-batch runs keep their identity.
+    ...(microBatch < o.batchSize ? { microBatch } : {}),
     checkpointVersion: CHECKPOINT_VERSION,
     optimizer: { kind: o.optimizer.kind, lr: o.optimizer.lr, momentum: o.optimizer.momentum ?? 0 },
     batchSize: o.batchSize,
@@ -284,10 +291,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   o.signal?.addEventListener('abort', onAbort);
   if (o.signal?.aborted) onAbort();
   try {
-    const identity = runIdentity(o);
-    const configHash = sha256(stableStringify(identity));
     const ckDir = path.join(outDir, 'checkpoint');
     const ck = readCheckpoint(ckDir);
+    const micro = chooseMicroBatch({
+      model: o.model,
+      batchSize: o.batchSize,
+      requested: o.microBatch ?? null,
+      recorded: ck?.manifest.config ?? null,
+    });
+    if (micro.microBatch < o.batchSize && !o.trainStep)
+      log?.(
+        `${label}: batch ${o.batchSize} in micro-batches of ${micro.microBatch} (${micro.reason})`,
+      );
+    const identity = runIdentity(o, micro.microBatch);
+    const configHash = sha256(stableStringify(identity));
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let step = 0;
@@ -333,7 +350,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       .map((w) => w.variable.read() as tf.Variable);
     const classWeights = o.classWeights ? tf.tensor1d(o.classWeights, 'float32') : null;
     const batchesPerEpoch = Math.ceil(o.trainSource.size / o.batchSize);
-    const runStep = o.trainStep ?? wholeBatchStep;
+    const runStep =
+      o.trainStep ??
+      (micro.microBatch < o.batchSize ? microBatchStep(micro.microBatch) : wholeBatchStep);
     try {
       for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
         const t0 = Date.now();

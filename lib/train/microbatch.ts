@@ -252,3 +252,133 @@ async function accumulate(batch: Batch, ctx: StepContext, microBatch: number): P
     });
   }
 }
+
+/**
+ * The wasm backend's heap: tfjs-backend-wasm 4.22 is built with a 4 GiB maximum
+ * (emscripten's getHeapMax() returns 4294901760), whatever the machine's memory.
+ */
+export const WASM_HEAP_MAX_BYTES = 4294901760;
+
+/**
+ * How many bytes of the wasm heap one image of a training step takes, per float of the layers'
+ * outputs: the tape keeps each layer's inputs and intermediates (batch norm alone keeps several
+ * full-size tensors). Measured once with full Xception at 299 px (62,978,819 output floats per
+ * image, bench/wasm-heap.ts): every layer trainable, the heap grew by 1,714 MiB per image
+ * (2,135 MiB at 1 image, 3,848 at 2, 4 aborted), i.e. 7.1 bytes per output byte; base frozen
+ * (pretraining), 690 MiB per image (997, 1,682, 3,074 MiB at 1, 2, 4; 8 aborted), 2.9. Layers
+ * before the first trainable one are costed at the frozen rate, the others at the trainable one.
+ */
+export const HEAP_PER_OUTPUT_BYTE = { trainable: 7.2, frozen: 2.9 } as const;
+
+/** Bytes of the step that do not grow with the batch: weights, gradients, optimizer slots. */
+const FIXED_PER_WEIGHT_BYTE = 4;
+/** Kept free of the estimate: the heap grows in steps of up to 96 MiB, and the estimate is one. */
+const HEAP_SAFETY_BYTES = 128 * 2 ** 20;
+
+function elements(shape: (number | null)[]): number {
+  return shape.slice(1).reduce<number>((p, v) => p * (v ?? 1), 1);
+}
+
+function outputFloats(layer: tf.layers.Layer): number {
+  const shape = layer.outputShape as (number | null)[] | (number | null)[][];
+  const shapes = Array.isArray(shape[0])
+    ? (shape as (number | null)[][])
+    : [shape as (number | null)[]];
+  return shapes.reduce((s, sh) => s + elements(sh), 0);
+}
+
+function leafLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const out: tf.layers.Layer[] = [];
+  const visit = (layer: tf.layers.Layer): void => {
+    const nested = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
+    if (Array.isArray(nested)) nested.forEach(visit);
+    else out.push(layer);
+  };
+  model.layers.forEach(visit);
+  return out;
+}
+
+export interface HeapEstimate {
+  /** Bytes that do not depend on the batch. */
+  fixed: number;
+  /** Bytes per image of a micro-batch. */
+  perImage: number;
+}
+
+/** The wasm heap a training step of `model` needs: fixed + perImage x images (see above). */
+export function estimateStepHeap(model: tf.LayersModel): HeapEstimate {
+  let trainableSeen = false;
+  let perImage = 0;
+  for (const layer of leafLayers(model)) {
+    if (layer.trainableWeights.length > 0) trainableSeen = true;
+    const rate = trainableSeen ? HEAP_PER_OUTPUT_BYTE.trainable : HEAP_PER_OUTPUT_BYTE.frozen;
+    perImage += outputFloats(layer) * 4 * rate;
+  }
+  const weightBytes = orderedWeights(model).reduce((s, w) => s + w.variable.read().size * 4, 0);
+  return { fixed: weightBytes * FIXED_PER_WEIGHT_BYTE, perImage };
+}
+
+export interface MicroBatchChoice {
+  /** Images per micro-batch; equal to the batch size when the batch is trained whole. */
+  microBatch: number;
+  /** Why, in a few words, for the run's log. */
+  reason: string;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * The micro-batch of a run. A number given by the user wins (capped at the batch); a run that
+ * resumes takes the one recorded in its checkpoint; otherwise on the wasm backend the largest
+ * that the estimate says fits the heap, evened out over the batch (16 with room for 5 -> 4 x 4);
+ * on every other backend the whole batch (native and GPU backends are not limited by a 4 GiB
+ * heap, and a batch that does not fit there stops with a named error instead).
+ *
+ * Why an estimate and not a trial step: a wasm step that runs out of heap aborts the module
+ * (RuntimeError: Aborted(), then "memory access out of bounds" on every later op, measured), so
+ * the backend cannot try a smaller size in the same process; a trial in a child process costs
+ * minutes per size at 299 px. The estimate is checked by the first step: if it does not fit after
+ * all, the run stops with an error that says to set a smaller micro-batch.
+ */
+export function chooseMicroBatch(o: {
+  model: tf.LayersModel;
+  batchSize: number;
+  requested?: number | null;
+  /** The run's identity as recorded in its checkpoint, when it resumes. */
+  recorded?: Record<string, unknown> | null;
+  backend?: string;
+  heapBytes?: number;
+}): MicroBatchChoice {
+  const b = o.batchSize;
+  if (o.requested !== undefined && o.requested !== null) {
+    check(
+      Number.isInteger(o.requested) && o.requested >= 1,
+      'microBatch',
+      `expected an integer >= 1 (or null for automatic), got ${o.requested}`,
+    );
+    return { microBatch: Math.min(o.requested, b), reason: 'set by microBatch' };
+  }
+  if (o.recorded) {
+    const m = o.recorded['microBatch'];
+    return typeof m === 'number'
+      ? { microBatch: m, reason: 'as recorded in the checkpoint' }
+      : { microBatch: b, reason: 'as recorded in the checkpoint' };
+  }
+  const backend = o.backend ?? tf.getBackend();
+  if (backend !== 'wasm') return { microBatch: b, reason: `the ${backend} backend` };
+  const heap = (o.heapBytes ?? WASM_HEAP_MAX_BYTES) - HEAP_SAFETY_BYTES;
+  const e = estimateStepHeap(o.model);
+  const fits = Math.max(1, Math.floor((heap - e.fixed) / e.perImage));
+  if (fits >= b)
+    return {
+      microBatch: b,
+      reason: `fits the wasm heap (${gib(e.fixed + b * e.perImage)} estimated)`,
+    };
+  const microBatch = Math.ceil(b / Math.ceil(b / fits));
+  return {
+    microBatch,
+    reason: `automatic: ${b} images need about ${gib(e.fixed + b * e.perImage)} of the ${gib(heap + HEAP_SAFETY_BYTES)} wasm heap, ${microBatch} about ${gib(e.fixed + microBatch * e.perImage)}`,
+  };
+}

@@ -23,6 +23,8 @@ export interface RecipeOptions {
   /** Epochs, batch size and optimizer; defaults to the seed's for the phase. */
   stage?: StageConfig;
   classWeights?: number[];
+  /** Images per micro-batch; null/omitted = chosen from what fits (lib/train/microbatch.ts). */
+  microBatch?: number | null;
   callbacks?: TrainCallbacks;
   signal?: AbortSignal;
   log?: ((line: string) => void) | null;
@@ -53,6 +55,7 @@ function trainPhase(
     identity,
     label,
     ...optional('classWeights', o.classWeights),
+    ...optional('microBatch', o.microBatch),
     ...optional('callbacks', o.callbacks),
     ...optional('signal', o.signal),
     ...optional('log', o.log),
@@ -114,5 +117,6 @@ export function blockSweep(
     ...optional('signal', o.signal),
     ...optional('log', o.log),
     ...optional('evalBatchSize', o.evalBatchSize),
+    ...optional('microBatch', o.microBatch),
   });
 }

@@ -52,6 +52,8 @@ export interface SweepOptions {
   preprocess?: (x: tf.Tensor4D) => tf.Tensor4D;
   setDropoutStep?: (model: tf.LayersModel, step: number) => void;
   evalBatchSize?: number;
+  /** Images per micro-batch of each model's training (lib/train/loop TrainOptions.microBatch). */
+  microBatch?: number | null;
   callbacks?: SweepCallbacks;
   signal?: AbortSignal;
   log?: ((line: string) => void) | null;
@@ -280,6 +282,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
           epochs: o.epochs,
           batchSize: o.batchSize,
           ...(o.classWeights ? { classWeights: o.classWeights } : {}),
+          ...(o.microBatch !== undefined ? { microBatch: o.microBatch } : {}),
           outDir: dir,
           seed: o.seed,
           ...(o.preprocess ? { preprocess: o.preprocess } : {}),
