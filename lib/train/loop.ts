@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArtstyleError, check } from '../util/errors';
+import { outOfMemoryError, type MemoryContext } from '../util/out-of-memory';
 import { createProgress } from '../util/progress';
 import { sha256 } from '../util/fs';
 import {
@@ -350,6 +351,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       .map((w) => w.variable.read() as tf.Variable);
     const classWeights = o.classWeights ? tf.tensor1d(o.classWeights, 'float32') : null;
     const batchesPerEpoch = Math.ceil(o.trainSource.size / o.batchSize);
+    const memory = (activity: string, epoch: number, batch?: number): MemoryContext => ({
+      label,
+      activity,
+      epoch: epoch + 1,
+      ...(batch !== undefined ? { batch } : {}),
+      batchSize: o.batchSize,
+      microBatch: micro.microBatch,
+      imageSize: o.trainSource.imageSize,
+      backend: tf.getBackend(),
+      saved: `epoch ${epoch} is checkpointed in ${ckDir} (a run with another micro-batch starts over: use a new output folder or delete ${outDir})`,
+      smaller:
+        micro.microBatch > 1
+          ? `--micro-batch ${Math.floor(micro.microBatch / 2)}, ARTSTYLE_MICRO_BATCH or the profile's microBatch`
+          : 'it is 1 image per micro-batch already: a smaller imageSize',
+    });
     const runStep =
       o.trainStep ??
       (micro.microBatch < o.batchSize ? microBatchStep(micro.microBatch) : wholeBatchStep);
@@ -371,6 +387,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             numClasses: k,
             classWeights,
             ...(o.preprocess ? { preprocess: o.preprocess } : {}),
+          }).catch((e: unknown) => {
+            throw outOfMemoryError(e, memory('training', epoch, batchIndex + 1)) ?? e;
           });
           if (!Number.isFinite(loss)) {
             throw new ArtstyleError(
@@ -410,7 +428,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             message,
           };
         }
-        const val = await evaluateLossAccuracy(o.model, o.valSource, o.batchSize, o.preprocess);
+        const val = await evaluateLossAccuracy(
+          o.model,
+          o.valSource,
+          o.batchSize,
+          o.preprocess,
+        ).catch((e: unknown) => {
+          throw outOfMemoryError(e, memory('validation', epoch)) ?? e;
+        });
         const record: EpochRecord = {
           epoch: epoch + 1,
           loss: lossSum / seen,
