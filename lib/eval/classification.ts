@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from '../train/types';
+import { inferenceBatchSize } from '../models/memory';
 import { ArtstyleError, check } from '../util/errors';
+import { outOfMemoryError } from '../util/out-of-memory';
 
 /**
  * Classification metrics with scikit-learn's semantics, so that numbers here and in a Python
@@ -30,23 +32,38 @@ export async function predict(
   source: BatchSource,
   options: PredictOptions = {},
 ): Promise<Predictions> {
-  const batchSize = options.batchSize ?? 32;
+  const requested = options.batchSize ?? 32;
   check(
-    Number.isInteger(batchSize) && batchSize > 0,
+    Number.isInteger(requested) && requested > 0,
     'batchSize',
-    `expected a positive integer, got ${batchSize}`,
+    `expected a positive integer, got ${requested}`,
   );
+  const batchSize = inferenceBatchSize(model, requested);
   const k = source.numClasses;
   const probs = new Float32Array(source.size * k);
   const labels = new Int32Array(source.size);
   const ids: string[] = [];
   let offset = 0;
   for await (const batch of source.batches(0, batchSize)) {
-    const out = tf.tidy(() => {
-      let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
-      if (options.preprocess) x = options.preprocess(x);
-      return model.predict(x) as tf.Tensor;
-    });
+    let out: tf.Tensor;
+    try {
+      out = tf.tidy(() => {
+        let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
+        if (options.preprocess) x = options.preprocess(x);
+        return model.predict(x) as tf.Tensor;
+      });
+    } catch (e) {
+      throw (
+        outOfMemoryError(e, {
+          label: model.name,
+          activity: 'prediction',
+          batchSize,
+          imageSize: batch.height,
+          backend: tf.getBackend(),
+          smaller: 'a smaller evalBatchSize',
+        }) ?? e
+      );
+    }
     const values = await out.data();
     out.dispose();
     if (values.length !== batch.n * k) {

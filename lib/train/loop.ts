@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArtstyleError, check } from '../util/errors';
 import { outOfMemoryError, type MemoryContext } from '../util/out-of-memory';
+import { inferenceBatchSize } from '../models/memory';
 import { createProgress } from '../util/progress';
 import { sha256 } from '../util/fs';
 import {
@@ -238,7 +239,7 @@ export async function evaluateLossAccuracy(
   let lossSum = 0;
   let correct = 0;
   let n = 0;
-  for await (const batch of source.batches(0, batchSize)) {
+  for await (const batch of source.batches(0, inferenceBatchSize(model, batchSize))) {
     const [ceSum, right] = tf.tidy(() => {
       let x: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
       if (preprocess) x = preprocess(x);
