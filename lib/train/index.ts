@@ -8,3 +8,4 @@ export * from './weights';
 export * from './classWeights';
 export * from './sweep';
 export * from './recipes';
+export * from './microbatch';
