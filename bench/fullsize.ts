@@ -49,12 +49,19 @@ function limiter(steps: number, minutes: number) {
   const times: number[] = [];
   let images = 0;
   let last = Date.now();
+  let cpuStart = process.cpuUsage();
+  let cpuSeconds = 0;
   const callbacks: TrainCallbacks = {
     onBatchEnd(_epoch, _batch, logs) {
       const now = Date.now();
       times.push((now - last) / 1000);
       last = now;
-      if (times.length > 1) images += logs.size;
+      const cpu = process.cpuUsage(cpuStart);
+      cpuStart = process.cpuUsage();
+      if (times.length > 1) {
+        images += logs.size;
+        cpuSeconds += (cpu.user + cpu.system) / 1e6;
+      }
       console.log(
         `  step ${times.length}: ${times[times.length - 1]!.toFixed(1)} s, loss ${logs.loss.toFixed(4)}, rss ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`,
       );
@@ -68,7 +75,8 @@ function limiter(steps: number, minutes: number) {
       .byteLength;
     console.log(
       `${label}: ${times.length} steps; first ${times[0]?.toFixed(1)} s; after it ${rest.length} steps, ` +
-        `${(secs / Math.max(1, rest.length)).toFixed(1)} s/step, ${(images / secs).toFixed(3)} images/s; ` +
+        `${(secs / Math.max(1, rest.length)).toFixed(1)} s/step, ${(images / secs).toFixed(3)} images/s ` +
+        `(${(images / cpuSeconds).toFixed(3)} per CPU-second); ` +
         `peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB; wasm heap ${heap ? (heap / 2 ** 30).toFixed(2) : '-'} GiB`,
     );
   };
