@@ -39,10 +39,11 @@ function show(name: string, h: EpochRecord[]): void {
 }
 
 function diff(a: EpochRecord[], b: EpochRecord[]): string {
-  const last = (h: EpochRecord[]) => h[h.length - 1]!;
-  const x = last(a);
-  const y = last(b);
-  return `last epoch: |d loss| ${Math.abs(x.loss - y.loss).toExponential(2)}, |d acc| ${Math.abs(x.accuracy - y.accuracy).toFixed(4)}, |d val_loss| ${Math.abs(x.val_loss - y.val_loss).toExponential(2)}, |d val_acc| ${Math.abs(x.val_accuracy - y.val_accuracy).toFixed(4)}`;
+  // The last epoch both have (a finished run asked for fewer epochs keeps its longer history).
+  const epoch = Math.min(a.length, b.length);
+  const x = a[epoch - 1]!;
+  const y = b[epoch - 1]!;
+  return `epoch ${epoch}: |d loss| ${Math.abs(x.loss - y.loss).toExponential(2)}, |d acc| ${Math.abs(x.accuracy - y.accuracy).toFixed(4)}, |d val_loss| ${Math.abs(x.val_loss - y.val_loss).toExponential(2)}, |d val_acc| ${Math.abs(x.val_accuracy - y.val_accuracy).toFixed(4)}`;
 }
 
 async function main(): Promise<void> {
