@@ -33,6 +33,7 @@ export type RecipeOptions = Pick<
   | 'signal'
   | 'log'
   | 'trainStep'
+  | 'microBatch'
 > & {
   /** Epochs, batch size and optimizer; defaults to the seed's for the phase. */
   stage?: StageConfig | undefined;

@@ -13,3 +13,4 @@ export * from './lock';
 export * from './weights';
 export * from './classWeights';
 export * from './sweep';
+export * from './microbatch';
