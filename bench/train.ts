@@ -14,7 +14,7 @@
  * (skipped with a note when torch does not import), and the ratio is printed beside it.
  *
  * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 16 --steps 5 --warmup 2
- *        --cores 1,2 --full --full-batch 2 --frozen 0 --profile --kernels old|new]
+ *        --cores 1,2 --full --full-batch 2 --frozen 0 --profile --kernels simd|composed]
  *   --full       also full size (299 px, width 1) at --full-batch
  *   --profile    one tf.profile of a single-core step: kernel time by kernel
  *   --kernels    which gradient kernels to use (lib/backend/wasm-gradients selection)
@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../lib/backend/select';
+import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradients';
 import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
 import { setDropoutStep } from '../lib/models/seeded-dropout';
 import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
@@ -41,7 +42,7 @@ interface Config {
   warmup: number;
   frozen: number;
   cores: number;
-  kernels: 'old' | 'new';
+  kernels: WasmKernelSet;
 }
 
 interface Options extends Omit<Config, 'cores'> {
@@ -63,7 +64,7 @@ function parseOptions(argv: string[]): Options {
     steps: 5,
     warmup: 2,
     frozen: 0,
-    kernels: 'new',
+    kernels: 'simd',
     coreList: [...new Set([1, os.availableParallelism()])],
     full: false,
     fullBatch: 2,
@@ -91,9 +92,9 @@ function parseOptions(argv: string[]): Options {
       if (o.coreList.some((c) => !Number.isInteger(c) || c < 1))
         throw new Error(`bench/train: --cores expects a list like 1,2, got '${next}'`);
     } else if (arg === '--kernels') {
-      if (next !== 'old' && next !== 'new')
-        throw new Error(`bench/train: --kernels expects old or new, got '${next}'`);
-      o.kernels = next;
+      if (next !== 'simd' && next !== 'composed')
+        throw new Error(`bench/train: --kernels expects simd or composed, got '${next}'`);
+      o.kernels = next as WasmKernelSet;
     } else {
       const key = numeric[arg];
       const value = Number(next);
@@ -131,6 +132,7 @@ interface ChildResult {
 
 async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   await selectBackend({ force: 'wasm', log: null });
+  setWasmKernelSet(c.kernels);
   const model = benchModel(c);
   freezeBlocks(model, c.frozen);
   const restoreBn = frozenBatchNormInference(model);
