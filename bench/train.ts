@@ -28,6 +28,7 @@ import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradie
 import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
 import { setDropoutStep } from '../lib/models/seeded-dropout';
 import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
+import { parallelStep } from '../lib/train/parallel';
 import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
 import type { Batch } from '../lib/train/types';
 import { frozenBatchNormInference, orderedWeights } from '../lib/train/weights';
@@ -147,9 +148,9 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
     classWeights: null,
     preprocess: (x) => preprocessInput('xception', x),
   };
-  if (c.cores > 1) throw new Error('more than one core: no parallel step yet');
-  const parallel = null as { close(): Promise<void> } | null;
-  const step: TrainStep = wholeBatchStep;
+  const parallel =
+    c.cores > 1 ? await parallelStep({ workers: c.cores, kernels: c.kernels }) : null;
+  const step: TrainStep = parallel?.step ?? wholeBatchStep;
   const batch = seededBatch(c);
   const times: number[] = [];
   for (let s = 0; s < c.warmup + c.steps; s++) {
