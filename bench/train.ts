@@ -18,6 +18,8 @@
  *   --full       also full size (299 px, width 1) at --full-batch
  *   --profile    one tf.profile of a single-core step: kernel time by kernel
  *   --kernels    which gradient kernels to use (lib/backend/wasm-gradients selection)
+ * node dist/bench/train.js --compare-kernels [same options]: how far the SIMD kernels move one
+ *   step's gradients from the composed ones.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -28,6 +30,7 @@ import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradie
 import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
 import { setDropoutStep } from '../lib/models/seeded-dropout';
 import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
+import { microBatchGradients } from '../lib/train/microbatch';
 import { parallelStep } from '../lib/train/parallel';
 import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
 import type { Batch } from '../lib/train/types';
@@ -251,7 +254,78 @@ function runOurs(c: Config, profile: boolean): ChildResult | string {
   return JSON.parse(last) as ChildResult;
 }
 
+/**
+ * The gradients of one teaching-size step under both wasm kernel sets: the largest difference
+ * of any variable's gradient relative to that gradient's largest magnitude.
+ */
+async function compareKernelSets(o: Options): Promise<void> {
+  await selectBackend({ force: 'wasm', log: null });
+  const model = benchModel(o);
+  freezeBlocks(model, o.frozen);
+  const ordered = orderedWeights(model);
+  const variables = ordered.filter((w) => w.trainable).map((w) => w.variable.read() as tf.Variable);
+  const batch = seededBatch(o);
+  const grads = (set: WasmKernelSet): Float32Array[] => {
+    setWasmKernelSet(set);
+    setDropoutStep(model, 0);
+    const out = microBatchGradients(
+      batch,
+      {
+        model,
+        variables,
+        numClasses: o.classes,
+        classWeights: null,
+        preprocess: (x) => preprocessInput('xception', x),
+      },
+      0,
+      batch.n,
+      true,
+    );
+    const values = variables.map((v) => out.grads[v.name]!.dataSync() as Float32Array);
+    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
+    return values;
+  };
+  const composed = grads('composed');
+  const simd = grads('simd');
+  // Reference for float-rounding sensitivity: the composed kernels with every pixel moved by
+  // 1e-4 (of 0..255), far below any image's precision.
+  const pixels = batch.x.slice();
+  batch.x.forEach((v, i) => (batch.x[i] = v + 1e-4));
+  const nudged = grads('composed');
+  batch.x.set(pixels);
+  const names = ordered.filter((w) => w.trainable).map((w) => w.name);
+  const report = (label: string, other: Float32Array[]): string => {
+    let worst = 0;
+    let where = '';
+    let num = 0;
+    let den = 0;
+    composed.forEach((a, i) => {
+      const b = other[i]!;
+      let diff = 0;
+      let ref = 0;
+      for (let j = 0; j < a.length; j++) {
+        diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+        ref = Math.max(ref, Math.abs(a[j]!));
+        num += (a[j]! - b[j]!) ** 2;
+        den += a[j]! ** 2;
+      }
+      if (ref > 0 && diff / ref > worst) [worst, where] = [diff / ref, names[i]!];
+    });
+    return `${label}: max relative difference ${worst.toExponential(2)} (${where}), all gradients together ${Math.sqrt(num / den).toExponential(2)}`;
+  };
+  console.log(
+    `gradients of one step (${o.input} px, width ${o.width}, batch ${o.batch}, ${variables.length} variables; per variable max |diff| / max |gradient|; together: L2 norm of the difference / L2 norm)`,
+  );
+  console.log('  ' + report('simd vs composed kernels', simd));
+  console.log('  ' + report('composed, pixels + 1e-4 (rounding sensitivity)', nudged));
+  model.dispose();
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--compare-kernels') {
+    await compareKernelSets(parseOptions(process.argv.slice(3)));
+    return;
+  }
   if (process.argv[2] === '--child') {
     const c = JSON.parse(process.argv[3]!) as Config & { profile: boolean };
     console.log(JSON.stringify(await runChild(c, c.profile)));
