@@ -13,7 +13,9 @@
  *
  * Usage: node dist/bench/fullsize.js [--phase pretrain|member] [--blocks 0] [--steps 40]
  *        [--minutes 10] [--out /tmp/artstyle-fullsize] [--sculptures DIR] [--micro-batch N]
- * (without --phase: prepare, then both phases, each in a child process)
+ * (without --phase: prepare, then both phases, each in a child process, then the PyTorch
+ * reference: bench/torch_xception.py on the same full-size network, every block training, batch
+ * 4 on 1 thread, printed beside the member's images per CPU-second as a ratio; --no-torch skips it)
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -35,8 +37,29 @@ const { values } = parseArgs({
     out: { type: 'string', default: '/tmp/artstyle-fullsize' },
     sculptures: { type: 'string', default: path.join(bundledDataDir('teaching'), 'sculptures') },
     'micro-batch': { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
   },
 });
+
+const PYTHON = '/usr/bin/python3';
+
+/** Images per CPU-second of full-size Xception + head in PyTorch (bench/torch_xception.py). */
+function torchReference(): number | string {
+  const script = path.join(__dirname, '..', '..', 'bench', 'torch_xception.py');
+  const args = [script, '--input', '299', '--width', '1', '--batch', '4', '--threads', '1'];
+  args.push('--steps', '2', '--warmup', '1', '--lr', '1e-4', '--momentum', '0.9');
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8' });
+  if (r.status !== 0)
+    return `PyTorch reference failed: ${(r.stderr || '').trim().split('\n').pop() ?? ''}`;
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    images_per_cpu_s: number;
+    torch: string;
+  };
+  console.log(
+    `PyTorch ${out.torch}, same network (every block trains), batch 4, 1 thread: ${out.images_per_cpu_s.toFixed(3)} images per CPU-second`,
+  );
+  return out.images_per_cpu_s;
+}
 
 function params() {
   return resolveParams({ profile: 'full', sculpturesDir: values.sculptures, outDir: values.out });
@@ -131,11 +154,26 @@ async function main(): Promise<void> {
   console.log(`full profile on wasm: ${p.sculpturesDir} -> ${p.outDir}`);
   await selectBackend({ force: 'wasm' });
   await study1.prepareSculptures(p, study1.studyConfig(p));
+  let memberPerCpuSecond: number | null = null;
   for (const name of ['pretrain', 'member']) {
     const args = process.argv.slice(2).concat(['--phase', name]);
-    const r = spawnSync(process.execPath, [__filename, ...args], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [__filename, ...args], {
+      stdio: ['inherit', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
+    process.stdout.write(r.stdout ?? '');
     if (r.status !== 0) console.log(`${name}: exited with ${r.status ?? r.signal}`);
+    const m = /\(([\d.]+) per CPU-second\)/.exec(r.stdout ?? '');
+    if (name === 'member' && m) memberPerCpuSecond = Number(m[1]);
   }
+  if (values['no-torch']) return;
+  const ref = torchReference();
+  if (typeof ref === 'string') console.log(ref);
+  else if (memberPerCpuSecond !== null)
+    console.log(
+      `sweep member / PyTorch, images per CPU-second: ${(memberPerCpuSecond / ref).toFixed(3)}`,
+    );
 }
 
 main().catch((e) => {

@@ -104,7 +104,7 @@ export function trainingBatchNorms(model: tf.LayersModel): MovingStats[] {
  * of their statistics; the variance of the micro-batch means (recovered from the mean updates,
  * which differ by (1-m)*(mu_k - mu)) is then added to give the whole batch's variance.
  */
-class MovingStatsCombiner {
+export class MovingStatsCombiner {
   private readonly before: tf.Tensor[];
   private readonly sums: { mean: tf.Tensor; variance: tf.Tensor; meanSq: tf.Tensor }[];
 
@@ -168,14 +168,54 @@ class MovingStatsCombiner {
   }
 }
 
-function seededDropouts(model: tf.LayersModel): SeededDropout[] {
+export function seededDropouts(model: tf.LayersModel): SeededDropout[] {
   return model.layers.filter((l): l is SeededDropout => l instanceof SeededDropout);
 }
 
-async function accumulate(batch: Batch, ctx: StepContext, microBatch: number): Promise<StepResult> {
-  const { model, optimizer, variables, numClasses, classWeights, preprocess } = ctx;
+/**
+ * The loss and gradients of rows start..start+m of a batch of batch.n: the micro-batch's summed
+ * (class-weighted) cross-entropy over the whole batch's size, plus the regularisation loss when
+ * `first` (once per batch). Shared with the worker threads of lib/train/parallel.ts, so that both
+ * split a batch the same way. The caller sets the dropout layers' batchSlice.
+ */
+export function microBatchGradients(
+  batch: Batch,
+  ctx: Pick<StepContext, 'model' | 'variables' | 'numClasses' | 'classWeights' | 'preprocess'>,
+  start: number,
+  m: number,
+  first: boolean,
+): { value: tf.Scalar; hit: tf.Scalar; grads: tf.NamedTensorMap } {
+  const { model, variables, numClasses, classWeights, preprocess } = ctx;
   const n = batch.n;
   const pixels = batch.height * batch.width * 3;
+  return tf.tidy(() => {
+    const labels = tf.tensor1d(batch.labels.subarray(start, start + m), 'int32');
+    let hit: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const shape: [number, number, number, number] = [m, batch.height, batch.width, 3];
+      let x: tf.Tensor4D = tf.tensor4d(
+        batch.x.subarray(start * pixels, (start + m) * pixels),
+        shape,
+      );
+      if (preprocess) x = preprocess(x);
+      const probs = model.apply(x, { training: true }) as tf.Tensor2D;
+      let ce: tf.Tensor1D = perSampleCrossEntropy(
+        tf.oneHot(labels, numClasses) as tf.Tensor2D,
+        probs,
+      );
+      if (classWeights) ce = tf.mul(ce, tf.gather(classWeights, labels));
+      hit = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'int32')) as tf.Scalar);
+      // This micro-batch's share of the batch mean; the regularisation once per batch.
+      const part = tf.div(tf.sum(ce), n) as tf.Scalar;
+      return first ? (tf.add(part, regularizationLoss(model)) as tf.Scalar) : part;
+    }, variables);
+    return { value, hit: hit!, grads };
+  });
+}
+
+async function accumulate(batch: Batch, ctx: StepContext, microBatch: number): Promise<StepResult> {
+  const { model, optimizer, variables } = ctx;
+  const n = batch.n;
   const dropouts = seededDropouts(model);
   const dropoutSteps = dropouts.map((d) => d.step);
   const bn = trainingBatchNorms(model);
@@ -194,31 +234,7 @@ async function accumulate(batch: Batch, ctx: StepContext, microBatch: number): P
       });
       combiner?.reset();
       const first = start === 0;
-      const out = tf.tidy(() => {
-        const labels = tf.tensor1d(batch.labels.subarray(start, start + m), 'int32');
-        let hit: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const shape: [number, number, number, number] = [m, batch.height, batch.width, 3];
-          let x: tf.Tensor4D = tf.tensor4d(
-            batch.x.subarray(start * pixels, (start + m) * pixels),
-            shape,
-          );
-          if (preprocess) x = preprocess(x);
-          const probs = model.apply(x, { training: true }) as tf.Tensor2D;
-          let ce: tf.Tensor1D = perSampleCrossEntropy(
-            tf.oneHot(labels, numClasses) as tf.Tensor2D,
-            probs,
-          );
-          if (classWeights) ce = tf.mul(ce, tf.gather(classWeights, labels));
-          hit = tf.keep(
-            tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'int32')) as tf.Scalar,
-          );
-          // This micro-batch's share of the batch mean; the regularisation once per batch.
-          const part = tf.div(tf.sum(ce), n) as tf.Scalar;
-          return first ? (tf.add(part, regularizationLoss(model)) as tf.Scalar) : part;
-        }, variables);
-        return { value, hit: hit!, grads };
-      });
+      const out = microBatchGradients(batch, ctx, start, m, first);
       variables.forEach((v, i) => {
         const g = out.grads[v.name];
         if (!g) return;
