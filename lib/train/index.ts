@@ -14,3 +14,4 @@ export * from './weights';
 export * from './classWeights';
 export * from './sweep';
 export * from './microbatch';
+export { parallelStep, shardsOf, type ParallelStep, type ParallelStepOptions } from './parallel';
