@@ -1,133 +1,206 @@
 /**
- * Training speed of the wasm backend (with lib/backend/wasm-gradients) against the pure-JS cpu
- * backend, in one run:
+ * Training speed of the step the notebooks run, beside PyTorch on the same network, in one run.
  *
- *   1. training images/s of a teaching-size Xception and ResNet50 on wasm and on cpu, and the ratio;
- *   2. GFLOP/s of each composed backward kernel next to wasm's forward conv on the same shape;
- *   3. RSS and tf.memory().numTensors over many wasm training steps.
+ * What is timed: lib/train/step.ts's TrainStep (wholeBatchStep on one core, parallelStep from
+ * lib/train/parallel.ts with one worker thread per core) on the study's model, optimizer and loss:
+ * lib/models buildXception under buildClassifier (256-unit head, L2 0.0075, dropout 0.5), SGD
+ * with momentum 0.9 at the teaching profile's fine-tuning rate, Xception's preprocessing, seeded
+ * dropout, on the wasm backend with lib/backend's gradient kernels. The first `--warmup` steps
+ * are not timed; images/s is the batch over the median step.
  *
- * Networks: lib/models' buildXception and buildResNet50 under the study's classifier head
- * (buildClassifier), at the given input size and width multiplier.
+ * Each configuration runs in its own child process, so each reports its own peak RSS; the
+ * PyTorch reference (bench/torch_xception.py, same topology, batch and optimizer,
+ * `torch.set_num_threads(n)`) runs right after ours for every core count under /usr/bin/python3
+ * (skipped with a note when torch does not import), and the ratio is printed beside it.
  *
- * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 8 --wasm-steps 5 --cpu-steps 1
- *        --memory-steps 100 --skip-cpu]
+ * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 16 --steps 5 --warmup 2
+ *        --cores 1,2 --full --full-batch 2 --frozen 0 --profile --kernels simd|composed]
+ *   --full       also full size (299 px, width 1) at --full-batch
+ *   --profile    one tf.profile of a single-core step: kernel time by kernel
+ *   --kernels    which gradient kernels to use (lib/backend/wasm-gradients selection)
+ * node dist/bench/train.js --compare-kernels [same options]: how far the SIMD kernels move one
+ *   step's gradients from the composed ones.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../lib/backend/select';
-import { buildClassifier } from '../lib/models/classifier';
-import { buildResNet50 } from '../lib/models/resnet50';
-import { scaleChannels } from '../lib/models/width';
-import { buildXception } from '../lib/models/xception';
+import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradients';
+import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
+import { setDropoutStep } from '../lib/models/seeded-dropout';
+import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
+import { microBatchGradients } from '../lib/train/microbatch';
+import { parallelStep } from '../lib/train/parallel';
+import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
+import type { Batch } from '../lib/train/types';
+import { orderedWeights } from '../lib/train/weights';
 import { Rng } from '../lib/util/rng';
 
-interface Options {
+interface Config {
   input: number;
   width: number;
   batch: number;
   classes: number;
-  wasmSteps: number;
-  cpuSteps: number;
-  memorySteps: number;
-  skipCpu: boolean;
+  steps: number;
+  warmup: number;
+  frozen: number;
+  cores: number;
+  kernels: WasmKernelSet;
 }
 
+interface Options extends Omit<Config, 'cores'> {
+  coreList: number[];
+  full: boolean;
+  fullBatch: number;
+  profile: boolean;
+}
+
+const LR = 3e-3;
+const MOMENTUM = 0.9;
+
 function parseOptions(argv: string[]): Options {
-  const options: Options = {
+  const o: Options = {
     input: 96,
     width: 0.25,
-    batch: 8,
-    classes: 10,
-    wasmSteps: 5,
-    cpuSteps: 1,
-    memorySteps: 100,
-    skipCpu: false,
+    batch: 16,
+    classes: 12,
+    steps: 5,
+    warmup: 2,
+    frozen: 0,
+    kernels: 'simd',
+    coreList: [...new Set([1, os.availableParallelism()])],
+    full: false,
+    fullBatch: 2,
+    profile: false,
   };
   const numeric: Record<string, keyof Options> = {
     '--input': 'input',
     '--width': 'width',
     '--batch': 'batch',
     '--classes': 'classes',
-    '--wasm-steps': 'wasmSteps',
-    '--cpu-steps': 'cpuSteps',
-    '--memory-steps': 'memorySteps',
+    '--steps': 'steps',
+    '--warmup': 'warmup',
+    '--frozen': 'frozen',
+    '--full-batch': 'fullBatch',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--skip-cpu') {
-      options.skipCpu = true;
+    if (arg === '--full' || arg === '--profile') {
+      o[arg === '--full' ? 'full' : 'profile'] = true;
       continue;
     }
-    const key = numeric[arg];
-    const value = Number(argv[i + 1]);
-    if (!key || !Number.isFinite(value) || value <= 0)
-      throw new Error(`bench/train: bad argument '${arg} ${argv[i + 1] ?? ''}'`);
-    (options[key] as number) = value;
-    i++;
+    const next = argv[++i] ?? '';
+    if (arg === '--cores') {
+      o.coreList = next.split(',').map(Number);
+      if (o.coreList.some((c) => !Number.isInteger(c) || c < 1))
+        throw new Error(`bench/train: --cores expects a list like 1,2, got '${next}'`);
+    } else if (arg === '--kernels') {
+      if (next !== 'simd' && next !== 'composed')
+        throw new Error(`bench/train: --kernels expects simd or composed, got '${next}'`);
+      o.kernels = next as WasmKernelSet;
+    } else {
+      const key = numeric[arg];
+      const value = Number(next);
+      if (!key || !Number.isFinite(value) || value < 0)
+        throw new Error(`bench/train: bad argument '${arg} ${next}'`);
+      (o[key] as number) = value;
+    }
   }
-  return options;
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Networks: the project's Xception and ResNet50 (lib/models) with the study's classifier head.
+// One configuration, in a child process.
 
-const channels = (c: number, width: number): number => scaleChannels(c, width);
-
-function withHead(base: tf.LayersModel, o: Options): tf.LayersModel {
-  return buildClassifier(base, { numClasses: o.classes, seed: 1 });
+export function benchModel(c: Pick<Config, 'input' | 'width' | 'classes'>): tf.LayersModel {
+  const base = buildXception({ inputSize: c.input, widthMultiplier: c.width, seed: 1 });
+  return buildClassifier(base, { numClasses: c.classes, denseUnits: 256, seed: 1 });
 }
 
-const NETWORKS: Array<[string, (o: Options) => tf.LayersModel]> = [
-  [
-    'Xception',
-    (o) => withHead(buildXception({ inputSize: o.input, widthMultiplier: o.width, seed: 1 }), o),
-  ],
-  [
-    'ResNet50',
-    (o) => withHead(buildResNet50({ inputSize: o.input, widthMultiplier: o.width, seed: 1 }), o),
-  ],
-];
+export function seededBatch(c: Pick<Config, 'input' | 'batch' | 'classes'>, seed = 2024): Batch {
+  const rng = new Rng(seed);
+  const n = c.batch;
+  const x = new Float32Array(n * c.input * c.input * 3).map(() => rng.range(0, 255));
+  const labels = Int32Array.from({ length: n }, () => rng.int(c.classes));
+  const ids = Array.from({ length: n }, (_, i) => `bench-${i}`);
+  return { x, labels, ids, n, height: c.input, width: c.input };
+}
 
-// ---------------------------------------------------------------------------------------------
-// Training steps.
+interface ChildResult {
+  imagesPerSecond: number;
+  msPerStep: number;
+  peakRssMiB: number;
+  profile?: string[];
+}
 
-function seededBatch(o: Options): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const rng = new Rng(2024);
-  const pixels = new Float32Array(o.batch * o.input * o.input * 3).map(() => rng.range(-1, 1));
-  const labels = Array.from({ length: o.batch }, () => rng.int(o.classes));
+async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
+  await selectBackend({ force: 'wasm', log: null });
+  setWasmKernelSet(c.kernels);
+  const model = benchModel(c);
+  freezeBlocks(model, c.frozen);
+  const optimizer = makeOptimizer({ kind: 'sgd', lr: LR, momentum: MOMENTUM });
+  const ctx: StepContext = {
+    model,
+    optimizer,
+    variables: orderedWeights(model)
+      .filter((w) => w.trainable)
+      .map((w) => w.variable.read() as tf.Variable),
+    numClasses: c.classes,
+    classWeights: null,
+    preprocess: (x) => preprocessInput('xception', x),
+  };
+  const parallel =
+    c.cores > 1 ? await parallelStep({ workers: c.cores, kernels: c.kernels }) : null;
+  const step: TrainStep = parallel?.step ?? wholeBatchStep;
+  const batch = seededBatch(c);
+  const times: number[] = [];
+  for (let s = 0; s < c.warmup + c.steps; s++) {
+    setDropoutStep(model, s);
+    const t0 = performance.now();
+    await step(batch, ctx);
+    if (s >= c.warmup) times.push(performance.now() - t0);
+  }
+  let lines: string[] | undefined;
+  if (profile) lines = await profileStep(step, batch, ctx);
+  await parallel?.close();
+  disposeOptimizer(optimizer);
+  model.dispose();
+  const ms = median(times);
   return {
-    x: tf.tensor4d(pixels, [o.batch, o.input, o.input, 3]),
-    y: tf.oneHot(tf.tensor1d(labels, 'int32'), o.classes).toFloat() as tf.Tensor2D,
+    imagesPerSecond: (c.batch * 1000) / ms,
+    msPerStep: ms,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    ...(lines ? { profile: lines } : {}),
   };
 }
 
-interface StepTimes {
-  first: number;
-  steady: number[];
-}
-
-/** Builds the net on `backend`, then runs 1 + `steps` SGD steps, timing each (ms). */
-async function timeTraining(
-  backend: 'wasm' | 'cpu',
-  build: (o: Options) => tf.LayersModel,
-  o: Options,
-  steps: number,
-  onStep?: (step: number) => void,
-): Promise<StepTimes> {
-  await selectBackend({ force: backend, log: null });
-  const model = build(o);
-  model.compile({ optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy' });
-  const { x, y } = seededBatch(o);
-  const times: number[] = [];
-  for (let step = 0; step <= steps; step++) {
-    const t0 = performance.now();
-    await model.trainOnBatch(x, y); // resolves after the loss is read back: the step is done
-    times.push(performance.now() - t0);
-    onStep?.(step);
+async function profileStep(step: TrainStep, batch: Batch, ctx: StepContext): Promise<string[]> {
+  const t0 = performance.now();
+  const info = await tf.profile(async () => {
+    await step(batch, ctx);
+  });
+  const wall = performance.now() - t0;
+  const byName = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    byName.set(k.name, e);
+    total += ms;
   }
-  tf.dispose([x, y]);
-  model.dispose();
-  return { first: times[0]!, steady: times.slice(1) };
+  const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms);
+  return [
+    `tf.profile of one step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels, ${wall.toFixed(0)} ms wall (profiling syncs every kernel)`,
+    ...rows
+      .slice(0, 18)
+      .map(
+        ([name, e]) =>
+          `  ${name.padEnd(38)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(5)} calls`,
+      ),
+  ];
 }
 
 const median = (v: number[]): number => {
@@ -136,253 +209,183 @@ const median = (v: number[]): number => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Backward kernels against wasm's forward conv.
+// The parent: one child per configuration, PyTorch beside each.
 
-interface KernelShape {
-  label: string;
-  n: number;
-  size: number;
-  ci: number;
-  co: number;
-  k: number;
-  stride: number;
-  depthwise: boolean;
+interface TorchResult {
+  images_per_s: number;
+  ms_per_step: number;
+  threads: number;
+  torch: string;
+  peak_rss_mib: number;
 }
 
-function kernelShapes(o: Options): KernelShape[] {
-  const w = (c: number): number => channels(c, o.width);
-  const s = o.input;
-  const n = o.batch;
-  return [
-    { label: 'ResNet stem 7x7/2', n, size: s, ci: 3, co: w(64), k: 7, stride: 2, depthwise: false },
-    {
-      label: 'ResNet 3x3',
-      n,
-      size: s / 4,
-      ci: w(64),
-      co: w(64),
-      k: 3,
-      stride: 1,
-      depthwise: false,
-    },
-    {
-      label: 'ResNet 1x1',
-      n,
-      size: s / 8,
-      ci: w(512),
-      co: w(128),
-      k: 1,
-      stride: 1,
-      depthwise: false,
-    },
-    {
-      label: 'ResNet 1x1/2',
-      n,
-      size: s / 4,
-      ci: w(256),
-      co: w(128),
-      k: 1,
-      stride: 2,
-      depthwise: false,
-    },
-    {
-      label: 'Xception 3x3',
-      n,
-      size: s / 2 - 2,
-      ci: w(32),
-      co: w(64),
-      k: 3,
-      stride: 1,
-      depthwise: false,
-    },
-    {
-      label: 'Xception 1x1/2',
-      n,
-      size: s / 4,
-      ci: w(128),
-      co: w(256),
-      k: 1,
-      stride: 2,
-      depthwise: false,
-    },
-    {
-      label: 'Xception pointwise',
-      n,
-      size: s / 16,
-      ci: w(728),
-      co: w(728),
-      k: 1,
-      stride: 1,
-      depthwise: false,
-    },
-    {
-      label: 'Xception depthwise 3x3',
-      n,
-      size: s / 4,
-      ci: w(256),
-      co: w(256),
-      k: 3,
-      stride: 1,
-      depthwise: true,
-    },
-  ].map((shape) => ({ ...shape, size: Math.round(shape.size) }));
-}
+const PYTHON = '/usr/bin/python3';
 
-/** Median ms of `reps` runs of `f` after one warm-up; `f` returns what to read back and free. */
-function timeKernel(f: () => tf.Tensor, reps: number): number {
-  const times: number[] = [];
-  for (let i = 0; i <= reps; i++) {
-    const t0 = performance.now();
-    const out = f();
-    out.dataSync();
-    const t = performance.now() - t0;
-    out.dispose();
-    if (i > 0) times.push(t);
-  }
-  return median(times);
-}
-
-function benchKernels(o: Options, wasmOwnBackpropInput: tf.KernelConfig | undefined): void {
-  console.log(
-    `\nBackward kernels on wasm, GFLOP/s (median of 5; FLOPs of the forward conv, 2 per multiply-add)`,
-  );
-  console.log(
-    'shape'.padEnd(48) +
-      'fwd'.padStart(7) +
-      'dW'.padStart(7) +
-      'dX'.padStart(7) +
-      'dW/fwd'.padStart(8) +
-      "  wasm's own dX",
-  );
-  const rng = new Rng(99);
-  for (const ks of kernelShapes(o)) {
-    const normal = (shape: number[]): tf.Tensor4D =>
-      tf.tensor4d(
-        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
-        shape as [number, number, number, number],
-      );
-    const x = normal([ks.n, ks.size, ks.size, ks.ci]);
-    const filter = normal([ks.k, ks.k, ks.ci, ks.depthwise ? 1 : ks.co]);
-    const forward = (): tf.Tensor4D =>
-      ks.depthwise
-        ? tf.depthwiseConv2d(x, filter, ks.stride, 'same')
-        : tf.conv2d(x, filter, ks.stride, 'same');
-    const probe = forward();
-    const dy = normal(probe.shape);
-    const flop = (2 * probe.size * ks.k * ks.k * (ks.depthwise ? 1 : ks.ci)) / 1e9;
-    probe.dispose();
-    const attrs = { strides: ks.stride, pad: 'same' };
-    const run = (kernel: string, inputs: tf.NamedTensorMap, extra: object) => (): tf.Tensor =>
-      tf.engine().runKernel(kernel, inputs, {
-        ...attrs,
-        ...extra,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const fwd = timeKernel(forward, 5);
-    const dW = timeKernel(
-      ks.depthwise
-        ? run(
-            tf.DepthwiseConv2dNativeBackpropFilter,
-            { x, dy },
-            { dilations: 1, filterShape: filter.shape },
-          )
-        : run(
-            tf.Conv2DBackpropFilter,
-            { x, dy },
-            { dataFormat: 'NHWC', filterShape: filter.shape },
-          ),
-      5,
-    );
-    const dX = timeKernel(
-      ks.depthwise
-        ? run(
-            tf.DepthwiseConv2dNativeBackpropInput,
-            { dy, filter },
-            { dilations: 1, inputShape: x.shape },
-          )
-        : run(tf.Conv2DBackpropInput, { dy, filter }, { dataFormat: 'NHWC', inputShape: x.shape }),
-      5,
-    );
-    let own = '-';
-    if (!ks.depthwise && wasmOwnBackpropInput) {
-      const backend = tf.backend() as unknown as {
-        readSync(id: object): unknown;
-        disposeData(id: object): void;
-      };
-      const ms = timeKernel(() => {
-        const info = wasmOwnBackpropInput.kernelFunc({
-          inputs: { dy, filter },
-          backend,
-          attrs: {
-            ...attrs,
-            dataFormat: 'NHWC',
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap,
-        }) as tf.TensorInfo;
-        return tf.engine().makeTensorFromTensorInfo(info);
-      }, 2);
-      own = `${((flop / ms) * 1e3).toFixed(1)} GFLOP/s (${ms.toFixed(1)} ms)`;
-    }
-    const g = (ms: number): string => ((flop / ms) * 1e3).toFixed(1).padStart(7);
-    const shape = `${ks.label}: ${ks.n}x${ks.size}x${ks.size}x${ks.ci}->${ks.depthwise ? ks.ci : ks.co}`;
-    console.log(
-      shape.padEnd(48) + g(fwd) + g(dW) + g(dX) + (fwd / dW).toFixed(2).padStart(8) + `  ${own}`,
-    );
-    tf.dispose([x, filter, dy]);
+function torchAvailable(): string | null {
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return `${PYTHON} has no torch (apt-get install python3-torch): PyTorch reference skipped`;
   }
 }
 
-// ---------------------------------------------------------------------------------------------
+function runTorch(c: Config): TorchResult | string {
+  const script = path.join(__dirname, '..', '..', 'bench', 'torch_xception.py');
+  const args = [script, '--input', `${c.input}`, '--width', `${c.width}`, '--batch', `${c.batch}`];
+  args.push('--classes', `${c.classes}`, '--threads', `${c.cores}`, '--lr', `${LR}`);
+  args.push('--momentum', `${MOMENTUM}`, '--steps', `${c.steps}`, '--warmup', `${c.warmup}`);
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8' });
+  if (r.status !== 0) return `torch failed: ${(r.stderr || '').trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+function runOurs(c: Config, profile: boolean): ChildResult | string {
+  const r = spawnSync(
+    process.execPath,
+    [__filename, '--child', JSON.stringify({ ...c, profile })],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const last = (r.stdout || '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('{'))
+    return `failed (exit ${r.status}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`;
+  return JSON.parse(last) as ChildResult;
+}
+
+/**
+ * The gradients of one teaching-size step under both wasm kernel sets: the largest difference
+ * of any variable's gradient relative to that gradient's largest magnitude.
+ */
+async function compareKernelSets(o: Options): Promise<void> {
+  await selectBackend({ force: 'wasm', log: null });
+  const model = benchModel(o);
+  freezeBlocks(model, o.frozen);
+  const ordered = orderedWeights(model);
+  const variables = ordered.filter((w) => w.trainable).map((w) => w.variable.read() as tf.Variable);
+  const batch = seededBatch(o);
+  const grads = (set: WasmKernelSet): Float32Array[] => {
+    setWasmKernelSet(set);
+    setDropoutStep(model, 0);
+    const out = microBatchGradients(
+      batch,
+      {
+        model,
+        variables,
+        numClasses: o.classes,
+        classWeights: null,
+        preprocess: (x) => preprocessInput('xception', x),
+      },
+      0,
+      batch.n,
+      true,
+    );
+    const values = variables.map((v) => out.grads[v.name]!.dataSync() as Float32Array);
+    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
+    return values;
+  };
+  const composed = grads('composed');
+  const simd = grads('simd');
+  // Reference for float-rounding sensitivity: the composed kernels with every pixel moved by
+  // 1e-4 (of 0..255), far below any image's precision.
+  const pixels = batch.x.slice();
+  batch.x.forEach((v, i) => (batch.x[i] = v + 1e-4));
+  const nudged = grads('composed');
+  batch.x.set(pixels);
+  const names = ordered.filter((w) => w.trainable).map((w) => w.name);
+  const report = (label: string, other: Float32Array[]): string => {
+    let worst = 0;
+    let where = '';
+    let num = 0;
+    let den = 0;
+    composed.forEach((a, i) => {
+      const b = other[i]!;
+      let diff = 0;
+      let ref = 0;
+      for (let j = 0; j < a.length; j++) {
+        diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+        ref = Math.max(ref, Math.abs(a[j]!));
+        num += (a[j]! - b[j]!) ** 2;
+        den += a[j]! ** 2;
+      }
+      if (ref > 0 && diff / ref > worst) [worst, where] = [diff / ref, names[i]!];
+    });
+    return `${label}: max relative difference ${worst.toExponential(2)} (${where}), all gradients together ${Math.sqrt(num / den).toExponential(2)}`;
+  };
+  console.log(
+    `gradients of one step (${o.input} px, width ${o.width}, batch ${o.batch}, ${variables.length} variables; per variable max |diff| / max |gradient|; together: L2 norm of the difference / L2 norm)`,
+  );
+  console.log('  ' + report('simd vs composed kernels', simd));
+  console.log('  ' + report('composed, pixels + 1e-4 (rounding sensitivity)', nudged));
+  model.dispose();
+}
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--compare-kernels') {
+    await compareKernelSets(parseOptions(process.argv.slice(3)));
+    return;
+  }
+  if (process.argv[2] === '--child') {
+    const c = JSON.parse(process.argv[3]!) as Config & { profile: boolean };
+    console.log(JSON.stringify(await runChild(c, c.profile)));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
-  // wasm's own Conv2DBackpropInput, kept before registration replaces it, for comparison.
-  const wasmOwnBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  const selection = await selectBackend({ force: 'wasm', log: null });
-  wasmOwnBackpropInput?.setupFunc?.(tf.backend());
-  console.log(`bench:train  node ${process.version}, ${selection.detail}`);
+  const noTorch = torchAvailable();
+  const load = os.loadavg().map((l) => l.toFixed(1));
   console.log(
-    `input ${o.input}x${o.input}, width ${o.width}, batch ${o.batch}, ${o.classes} classes, SGD; ` +
-      `wasm: 1 warm-up + ${o.wasmSteps} timed steps, cpu: ${o.skipCpu ? 'skipped' : `${o.cpuSteps} step(s) after a warm-up`}`,
+    `bench:train  node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, ` +
+      `load ${load.join(' ')}; wasm backend, ${o.kernels} gradient kernels`,
   );
-
-  console.log('\nTraining throughput (median step after the first)');
-  for (const [name, build] of NETWORKS) {
-    const wasm = await timeTraining('wasm', build, o, o.wasmSteps);
-    const wasmRate = (o.batch * 1000) / median(wasm.steady);
-    let line =
-      `${name.padEnd(9)} wasm ${wasmRate.toFixed(2)} img/s (${median(wasm.steady).toFixed(0)} ms/step, ` +
-      `first ${wasm.first.toFixed(0)} ms)`;
-    if (!o.skipCpu) {
-      const cpu = await timeTraining('cpu', build, o, o.cpuSteps);
-      const cpuRate = (o.batch * 1000) / median(cpu.steady);
-      line +=
-        ` | cpu ${cpuRate.toFixed(3)} img/s (${(median(cpu.steady) / 1000).toFixed(1)} s/step, ` +
-        `first ${(cpu.first / 1000).toFixed(1)} s) | wasm/cpu ${(wasmRate / cpuRate).toFixed(0)}x`;
+  console.log(
+    `step: wholeBatchStep (1 core) / parallelStep (n worker threads); Xception + study head, ` +
+      `${o.classes} classes, SGD lr ${LR} momentum ${MOMENTUM}, ${o.frozen} blocks frozen; ` +
+      `${o.warmup} warm-up + ${o.steps} timed steps, median`,
+  );
+  if (noTorch) console.log(noTorch);
+  const sizes: Array<Pick<Config, 'input' | 'width' | 'batch'> & { label: string }> = [
+    { label: 'teaching', input: o.input, width: o.width, batch: o.batch },
+  ];
+  if (o.full) sizes.push({ label: 'full', input: 299, width: 1, batch: o.fullBatch });
+  console.log(
+    '\nsize      px  width batch cores |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
+  );
+  let profile: string[] | undefined;
+  for (const size of sizes) {
+    for (const cores of o.coreList) {
+      const c: Config = { ...o, ...size, cores };
+      const wantProfile = o.profile && cores === 1 && size.label === 'teaching';
+      const ours = runOurs(c, wantProfile);
+      const torch = noTorch ? noTorch : runTorch(c);
+      let line =
+        `${size.label.padEnd(9)} ${String(size.input).padStart(3)} ${String(size.width).padStart(6)} ` +
+        `${String(size.batch).padStart(5)} ${String(cores).padStart(5)} | `;
+      if (typeof ours === 'string') line += ours.padEnd(37);
+      else {
+        line += `${ours.imagesPerSecond.toFixed(2).padStart(12)} ${ours.msPerStep.toFixed(0).padStart(8)} ${ours.peakRssMiB.toFixed(0).padStart(8)}`;
+        profile ??= ours.profile;
+      }
+      line += ' | ';
+      if (typeof torch === 'string') line += torch;
+      else {
+        line += `${torch.images_per_s.toFixed(2).padStart(12)} ${String(torch.threads).padStart(8)} ${torch.peak_rss_mib.toFixed(0).padStart(8)}`;
+        if (typeof ours !== 'string')
+          line += ` | ${(ours.imagesPerSecond / torch.images_per_s).toFixed(2).padStart(9)}x`;
+      }
+      console.log(line);
     }
-    console.log(line);
   }
-
-  await selectBackend({ force: 'wasm', log: null });
-  benchKernels(o, wasmOwnBackpropInput);
-
-  console.log(`\nMemory over ${o.memorySteps} wasm training steps`);
-  for (const [name, build] of NETWORKS) {
-    const marks = new Set([0, 9, Math.floor(o.memorySteps / 2) - 1, o.memorySteps - 1]);
-    const samples: string[] = [];
-    const t0 = performance.now();
-    await timeTraining('wasm', build, o, o.memorySteps - 1, (step) => {
-      if (!marks.has(step)) return;
-      const rss = process.memoryUsage().rss / 2 ** 20;
-      samples.push(
-        `step ${step + 1}: ${tf.memory().numTensors} tensors, RSS ${rss.toFixed(0)} MiB`,
-      );
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`${name.padEnd(9)} ${samples.join('; ')} (${seconds.toFixed(0)} s)`);
-  }
+  if (profile) console.log('\n' + profile.join('\n'));
+  console.log(
+    `\nload after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -7,7 +7,11 @@
 
 // Backends and the shared error type.
 export { selectBackend, BACKEND_ORDER, type BackendSelection } from './backend/select';
+// The wasm training kernels (SIMD, or XNNPACK's compositions) are chosen with
+// ARTSTYLE_WASM_KERNELS=composed, not exported here: importing lib/backend/wasm-gradients
+// registers the wasm backend, which a plain import of the package must not do.
 export { ArtstyleError, check } from './util/errors';
+export { memoryErrorKind, outOfMemoryError, type MemoryContext } from './util/out-of-memory';
 export { Rng } from './util/rng';
 
 // Configuration: the profiles and their validation.
@@ -18,10 +22,12 @@ export * as data from './data';
 
 // Models: Xception, ResNet50, the head, freezing by block, weight files.
 export * from './models';
+export { inferenceBatchSize } from './models/memory';
 // The same constant as config's (config may not import models); one name in the API.
 export { XCEPTION_BLOCKS } from './models';
 
-// The trainer: fit(spec, callbacks), train(), the step seam, checkpoints, the sweep and its units.
+// The trainer: fit(spec, callbacks), train(), the step seam (whole batch, micro-batches, worker
+// threads), checkpoints, the sweep and its units.
 export * from './train';
 
 // Metrics: classification and multi-label metrics, intervals, McNemar.

@@ -26,6 +26,29 @@ import * as tf from '@tensorflow/tfjs';
 // Loaded first so that the package has registered its own kernels before registerWasmGradients
 // replaces some of them; importing it later would silently put the originals back.
 import '@tensorflow/tfjs-backend-wasm';
+import { columnSum, depthwiseFilterGradient } from './train-kernels';
+
+/**
+ * Which training kernels run: 'simd' (default) adds the project's own WebAssembly SIMD kernels
+ * (lib/backend/train-kernels.ts: the depthwise filter gradient, Sum and Mean over leading axes);
+ * 'composed' keeps only the XNNPACK compositions below and wasm's own Sum and Mean, as before
+ * those kernels existed. The environment variable ARTSTYLE_WASM_KERNELS=composed selects the
+ * fallback without code changes. The two differ only in float32 summation order.
+ */
+export type WasmKernelSet = 'simd' | 'composed';
+
+let kernelSet: WasmKernelSet =
+  process.env['ARTSTYLE_WASM_KERNELS'] === 'composed' ? 'composed' : 'simd';
+
+export function setWasmKernelSet(set: WasmKernelSet): void {
+  if (set !== 'simd' && set !== 'composed')
+    throw new Error(`setWasmKernelSet: expected 'simd' or 'composed', got ${JSON.stringify(set)}`);
+  kernelSet = set;
+}
+
+export function wasmKernelSet(): WasmKernelSet {
+  return kernelSet;
+}
 
 type Info = tf.TensorInfo;
 type Shape4 = [number, number, number, number];
@@ -494,6 +517,10 @@ function depthwiseBackpropFilter(args: {
   const perImage = Math.ceil(rowsRead / sh); // R
   const hp = perImage * sh;
   const colsRead = (g.outWidth - 1) * sw + fw;
+  if (kernelSet === 'simd') {
+    const fast = depthwiseFilterGradient(args.backend, x, dy, g);
+    if (fast) return fast;
+  }
   return compose(args.backend, (c) => {
     const fit = cropToFit(c, x, [g.padTop, g.padLeft], [hp, colsRead]);
     const images = c.pad(fit.t, [[0, 0], ...fit.pads, [0, 0]]); // [n, hp, colsRead, c]
@@ -674,7 +701,55 @@ function tile(args: {
   return out;
 }
 
+// wasm's own Sum and Mean, kept before registration replaces them: the replacements run them for
+// every case they do not cover. Their setup (binding the wasm functions) must still run.
+const WASM_REDUCTIONS = new Map(
+  [tf.Sum, tf.Mean].map((name) => [name, tf.getKernel(name, BACKEND)] as const),
+);
+const reductionSetUp = new WeakMap<object, Set<string>>();
+
+function wasmReduction(name: string, backend: object): tf.KernelConfig {
+  const own = WASM_REDUCTIONS.get(name);
+  if (!own) throw new Error(`wasm gradients: the wasm backend has no '${name}' kernel`);
+  const done = reductionSetUp.get(backend) ?? new Set<string>();
+  reductionSetUp.set(backend, done);
+  if (!done.has(name)) {
+    own.setupFunc?.(backend as tf.KernelBackend);
+    done.add(name);
+  }
+  return own;
+}
+
+/**
+ * Sum and Mean over the leading axes of a float32 tensor (what batch norm and its gradient reduce:
+ * every axis but the channels) by the SIMD column sum of lib/backend/train-kernels.ts; anything
+ * else, and everything when the kernel set is 'composed', goes to wasm's own kernel.
+ */
+function leadingReduction(name: string): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: Info };
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
+    const backend = args.backend as object;
+    if (kernelSet === 'simd') {
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+      const leading = axes.length;
+      if (leading > 0 && leading < x.shape.length && axes.every((a, i) => a === i)) {
+        const kept = x.shape.slice(leading);
+        const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+        const out = columnSum(backend, x, leading, outShape, name === tf.Mean);
+        if (out) return out;
+      }
+    }
+    return wasmReduction(name, backend).kernelFunc(args) as Info;
+  };
+}
+
 const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+  { kernelName: tf.Sum, kernelFunc: leadingReduction(tf.Sum) },
+  { kernelName: tf.Mean, kernelFunc: leadingReduction(tf.Mean) },
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2dBackpropInput as tf.KernelFunc },
   {

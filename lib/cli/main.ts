@@ -443,6 +443,8 @@ options (the same parameters as each notebook's parameters cell; environment var
   --paintings DIR                 [${ENV_KEYS.paintingsDir}]   artists.csv + resized/; default data/generated/<profile>/paintings
   --seed N                        [${ENV_KEYS.seed}]         default 42
   --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
+  --micro-batch N|auto            [${study1.MICRO_BATCH_ENV}] images per training micro-batch; default auto
+                                  (the whole batch wherever it fits)
 
 sweep units (each its own lock, checkpoint and resume; the same results as a plain sweep):
   sweep --member N                train only the member with N frozen blocks into <out>/sweep/blockN
@@ -470,6 +472,7 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         member: { type: 'string' },
         merge: { type: 'boolean' },
+        'micro-batch': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -488,6 +491,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // Through the environment, so that the notebooks that `all` runs get it too.
+    const micro = parsed.values['micro-batch'];
+    if (micro !== undefined) process.env[study1.MICRO_BATCH_ENV] = micro;
     const params = resolveParams({
       profile: parsed.values.profile,
       sculpturesDir: parsed.values.sculptures,

@@ -53,6 +53,13 @@ export interface StudyConfig {
   chosenBlocks: number;
   /** Batch size for prediction and evaluation (no effect on results). */
   evalBatchSize: number;
+  /**
+   * Images per training micro-batch (gradients accumulated, one update per batch, see
+   * lib/train/microbatch.ts); null = chosen from what fits: the whole batch wherever it fits,
+   * which is everywhere except full size on the wasm backend. `ARTSTYLE_MICRO_BATCH` or the CLI's
+   * `--micro-batch` sets it.
+   */
+  microBatch: number | null;
 }
 
 export const XCEPTION_BLOCKS = 14;
@@ -107,6 +114,7 @@ export const STUDY_SCHEMA: Schema = {
     },
     chosenBlocks: blockCount,
     evalBatchSize: { kind: 'number', integer: true, min: 1 },
+    microBatch: { kind: 'number', integer: true, min: 1, nullable: true },
   },
 };
 
@@ -127,6 +135,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     sweep: { blocks: Array.from({ length: XCEPTION_BLOCKS + 1 }, (_, i) => i) },
     chosenBlocks: 3,
     evalBatchSize: 32,
+    microBatch: null,
   },
   // Measured once on a shared 2-core machine (load ~9, so an upper bound), wasm backend, 96 px,
   // width 0.25, 12 styles: fine-tuning with N <= 3 cost ~0.12 s per training image, N = 14 about
@@ -143,6 +152,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     sweep: { blocks: [0, 3, 8, 14] },
     chosenBlocks: 3,
     evalBatchSize: 32,
+    microBatch: null,
   },
   smoke: {
     imageSize: 72,
@@ -155,6 +165,7 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     sweep: { blocks: [0, 14] },
     chosenBlocks: 3,
     evalBatchSize: 16,
+    microBatch: null,
   },
 };
 

@@ -13,7 +13,9 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { decodeAndResize, ResizeKernel } from '../data/resizePolicy';
+import { inferenceBatchSize } from '../models/memory';
 import { ArtstyleError, check, errorMessage } from '../util/errors';
+import { outOfMemoryError } from '../util/out-of-memory';
 import { createProgress } from '../util/progress';
 import { FeatureStore } from './store';
 
@@ -102,7 +104,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const { model, preprocess, items } = options;
   const size = options.imageSize ?? 224;
   const pooling = options.pooling ?? 'flatten';
-  const batchSize = options.batchSize ?? 16;
+  const requestedBatch = options.batchSize ?? 16;
   const rowsPerChunk = options.rowsPerChunk ?? 64;
   check(
     pooling === 'flatten' || pooling === 'avg',
@@ -110,10 +112,12 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     `expected 'flatten' or 'avg', got ${pooling}`,
   );
   check(
-    Number.isInteger(batchSize) && batchSize > 0,
+    Number.isInteger(requestedBatch) && requestedBatch > 0,
     'batchSize',
-    `expected a positive integer, got ${batchSize}`,
+    `expected a positive integer, got ${requestedBatch}`,
   );
+  // In batches that fit (the wasm heap); the features do not depend on the batch.
+  const batchSize = inferenceBatchSize(model, requestedBatch);
   check(
     Number.isInteger(rowsPerChunk) && rowsPerChunk > 0,
     'rowsPerChunk',
@@ -166,11 +170,27 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     pixels.forEach((p, b) => {
       for (let i = 0; i < p.length; i++) input[b * p.length + i] = p[i] as number;
     });
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(input, [batch.length, size, size, 3]);
-      const y = model.predict(preprocess(x)) as tf.Tensor;
-      return pooling === 'avg' ? tf.mean(y, [1, 2]) : tf.reshape(y, [batch.length, -1]);
-    });
+    let out: tf.Tensor;
+    try {
+      out = tf.tidy(() => {
+        const x = tf.tensor4d(input, [batch.length, size, size, 3]);
+        const y = model.predict(preprocess(x)) as tf.Tensor;
+        return pooling === 'avg' ? tf.mean(y, [1, 2]) : tf.reshape(y, [batch.length, -1]);
+      });
+    } catch (e) {
+      throw (
+        outOfMemoryError(e, {
+          label: `features (${model.name})`,
+          activity: 'feature extraction',
+          batch: start / batchSize + 1,
+          batchSize,
+          imageSize: size,
+          backend: tf.getBackend(),
+          saved: `${done} images' features are stored in ${store.dir}; running again resumes after them`,
+          smaller: 'a smaller batchSize',
+        }) ?? e
+      );
+    }
     const features = (await out.data()) as Float32Array;
     out.dispose();
     check(

@@ -26,6 +26,12 @@ export class SeededDropout extends tf.layers.Layer {
   readonly rate: number;
   readonly seed: number;
   step = 0;
+  /**
+   * Set while a batch is trained in micro-batches (lib/train/microbatch.ts): the mask is drawn for
+   * the whole batch of `total` rows and rows `start`.. are used, so each image gets the mask it
+   * would have had in the whole batch. null: the mask has the input's shape.
+   */
+  batchSlice: { start: number; total: number } | null = null;
 
   constructor(args: SeededDropoutArgs) {
     super({ name: args.name, trainable: args.trainable });
@@ -56,9 +62,13 @@ export class SeededDropout extends tf.layers.Layer {
     if (kwargs['training'] !== true || this.rate === 0) return tf.tidy(() => x.clone());
     const seed = this.maskSeed(this.step);
     this.step += 1;
+    const slice = this.batchSlice;
     return tf.tidy(() => {
       const keep = 1 - this.rate;
-      const mask = tf.randomUniform(x.shape, 0, 1, 'float32', seed).less(keep).toFloat();
+      const shape = slice ? [slice.total, ...x.shape.slice(1)] : x.shape;
+      let uniform = tf.randomUniform(shape, 0, 1, 'float32', seed);
+      if (slice) uniform = tf.slice(uniform, slice.start, x.shape[0]);
+      const mask = uniform.less(keep).toFloat();
       return x.mul(mask).div(keep);
     });
   }

@@ -20,6 +20,11 @@ import {
  * weights), plus the block sweep over N and its units. A profile's `pretrain` / `finetune`
  * section replaces the defaults as a whole. This is where Xception's preprocessing, its freezing
  * by block and the repeatable dropout are chosen; lib/train knows none of them.
+ *
+ * The step is the trainer's default (whole batches, or micro-batches where a batch does not fit;
+ * `microBatch` sets their size). To train on worker threads instead, pass
+ * `trainStep: (await parallelStep()).step` (lib/train/parallel.ts; call its `close()` afterwards):
+ * the same updates as micro-batches of one shard each, not chosen here by default.
  */
 export type RecipeOptions = Pick<
   TrainOptions,
@@ -33,6 +38,7 @@ export type RecipeOptions = Pick<
   | 'signal'
   | 'log'
   | 'trainStep'
+  | 'microBatch'
 > & {
   /** Epochs, batch size and optimizer; defaults to the seed's for the phase. */
   stage?: StageConfig | undefined;

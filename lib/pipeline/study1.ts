@@ -47,7 +47,19 @@ import { requireStepOutput, stepDir, type RunParams } from './params';
 
 /** The study's settings for the run's profile, with overrides (validated before any work). */
 export function studyConfig(params: RunParams, overrides: unknown = {}): StudyConfig {
-  return resolveConfig(params.profile, overrides);
+  return resolveConfig(params.profile, withMicroBatchFromEnv(overrides));
+}
+
+export const MICRO_BATCH_ENV = 'ARTSTYLE_MICRO_BATCH';
+
+/** `ARTSTYLE_MICRO_BATCH` (a number, or `auto`) as the `microBatch` override, unless one is given. */
+function withMicroBatchFromEnv(overrides: unknown, env = process.env): unknown {
+  const raw = env[MICRO_BATCH_ENV]?.trim();
+  if (!raw || overrides === null || typeof overrides !== 'object' || Array.isArray(overrides))
+    return overrides;
+  if ('microBatch' in overrides) return overrides;
+  const value = raw === 'auto' ? null : /^\d+$/.test(raw) ? Number(raw) : raw;
+  return { ...overrides, microBatch: value };
 }
 
 export interface PreparedSculptures extends PreparedImageDataset {
@@ -216,6 +228,7 @@ export async function pretrainStep(
       outDir,
       seed: params.seed,
       stage: config.pretrain,
+      microBatch: config.microBatch,
     });
   } finally {
     model.dispose();
@@ -256,6 +269,7 @@ function blockSweepOptions(
     seed: params.seed,
     stage: config.finetune,
     evalBatchSize: config.evalBatchSize,
+    microBatch: config.microBatch,
   };
 }
 
@@ -425,6 +439,7 @@ export async function classWeightsStep(
       outDir: weightedDir,
       seed: params.seed,
       stage: config.finetune,
+      microBatch: config.microBatch,
       classWeights,
     });
     assertCompleted(ft, 'weighted fine-tuning');

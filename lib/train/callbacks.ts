@@ -1,7 +1,8 @@
 import { ArtstyleError } from '../util/errors';
 import { createProgress, type Progress } from '../util/progress';
 import { evaluateLossAccuracy } from './forward';
-import type { BatchLogs, FitCallback } from './fit';
+import { outOfMemoryError } from '../util/out-of-memory';
+import { memoryContext, type BatchLogs, type FitCallback } from './fit';
 import { writeHistory, type EpochRecord } from './history';
 import { acquireLock, type FolderLock } from './lock';
 
@@ -136,7 +137,9 @@ export function validation(batchSize?: number): FitCallback {
         valSource,
         batchSize ?? run.spec.batchSize,
         preprocess,
-      );
+      ).catch((e: unknown) => {
+        throw outOfMemoryError(e, memoryContext(run, 'validation')) ?? e;
+      });
       return { val_loss: v.loss, val_accuracy: v.accuracy };
     },
   };

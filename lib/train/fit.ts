@@ -1,8 +1,10 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors';
+import { outOfMemoryError, type MemoryContext } from '../util/out-of-memory';
 import type { Preprocess } from './forward';
 import type { EpochRecord } from './history';
+import { chooseMicroBatch, microBatchStep } from './microbatch';
 import { disposeOptimizer, makeOptimizer, type OptimizerSpec } from './optimizers';
 import { wholeBatchStep, type StepContext, type TrainStep } from './step';
 import type { BatchSource } from './types';
@@ -39,8 +41,12 @@ export interface FitSpec {
   preprocess?: Preprocess | undefined;
   /** Called before each training batch with the global step, so dropout masks are repeatable. */
   setDropoutStep?: ((model: tf.LayersModel, step: number) => void) | undefined;
-  /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once. */
+  /** How one batch becomes one update (lib/train/step.ts); defaults to the whole batch at once,
+   * or to micro-batches (lib/train/microbatch.ts) where the batch does not fit. */
   trainStep?: TrainStep | undefined;
+  /** Images per micro-batch; null or omitted = chosen from what fits (chooseMicroBatch). A run
+   * whose batches are split records it in its identity, so a resumed run uses the same one. */
+  microBatch?: number | null | undefined;
   /** Shown in messages and before the progress bar; defaults to the folder name. */
   label?: string | undefined;
   /** Where messages go; null for silence. Defaults to console.log. */
@@ -55,6 +61,11 @@ export interface FitRun {
   readonly label: string;
   readonly log: Log;
   readonly optimizer: tf.Optimizer;
+  /** Images per micro-batch (the batch size when batches are trained whole) and why. */
+  microBatch: number;
+  microBatchReason: string;
+  /** The step in use: `spec.trainStep`, or the one `microBatch` calls for. */
+  trainStep: TrainStep;
   /** The epoch being run (0-based); after a resume, the first one still to run. */
   epoch: number;
   /** Training steps done so far (over all epochs). */
@@ -155,6 +166,52 @@ function validateSpec(o: FitSpec): void {
   check(o.model.trainableWeights.length > 0, 'model', 'has no trainable weights (all frozen)');
 }
 
+/**
+ * Chooses the run's micro-batch (lib/train/microbatch.ts chooseMicroBatch: the one asked for, the
+ * one `recorded` in the checkpoint of a run that resumes, else what fits) and the step that goes
+ * with it, unless `spec.trainStep` names one. The checkpoint callback calls it again with the
+ * checkpoint's identity before the run's identity is computed.
+ */
+export function chooseRunStep(run: FitRun, recorded: Record<string, unknown> | null): void {
+  const { spec } = run;
+  const micro = chooseMicroBatch({
+    model: spec.model,
+    batchSize: spec.batchSize,
+    requested: spec.microBatch ?? null,
+    recorded,
+  });
+  run.microBatch = micro.microBatch;
+  run.microBatchReason = micro.reason;
+  run.trainStep =
+    spec.trainStep ??
+    (micro.microBatch < spec.batchSize ? microBatchStep(micro.microBatch) : wholeBatchStep);
+}
+
+/** Where and at what sizes an out-of-memory failure happened, and what to change. */
+export function memoryContext(run: FitRun, activity: string, batch?: number): MemoryContext {
+  const { spec } = run;
+  const m = run.microBatch;
+  return {
+    label: run.label,
+    activity,
+    epoch: run.epoch + 1,
+    ...(batch !== undefined ? { batch } : {}),
+    batchSize: spec.batchSize,
+    microBatch: m,
+    imageSize: spec.trainSource.imageSize,
+    backend: tf.getBackend(),
+    ...(run.checkpointDir
+      ? {
+          saved: `epoch ${run.epoch} is checkpointed in ${run.checkpointDir} (a run with another micro-batch starts over: use a new output folder or delete ${run.outDir})`,
+        }
+      : {}),
+    smaller:
+      m > 1
+        ? `--micro-batch ${Math.floor(m / 2)}, ARTSTYLE_MICRO_BATCH or the profile's microBatch`
+        : 'it is 1 image per micro-batch already: a smaller imageSize',
+  };
+}
+
 function createRun(spec: FitSpec): FitRun {
   const outDir = path.resolve(spec.outDir);
   const run: FitRun = {
@@ -163,6 +220,9 @@ function createRun(spec: FitSpec): FitRun {
     label: spec.label ?? path.basename(outDir),
     log: spec.log === undefined ? (l: string) => console.log(l) : spec.log,
     optimizer: makeOptimizer(spec.optimizer),
+    microBatch: spec.batchSize,
+    microBatchReason: '',
+    trainStep: spec.trainStep ?? wholeBatchStep,
     epoch: 0,
     step: 0,
     history: [],
@@ -174,6 +234,7 @@ function createRun(spec: FitSpec): FitRun {
       run.stopReason ??= reason;
     },
   };
+  chooseRunStep(run, null);
   return run;
 }
 
@@ -195,13 +256,15 @@ interface EpochTotals {
 /** One pass over the training batches; stops early (at a batch boundary) when asked to. */
 async function trainEpoch(run: FitRun, callbacks: FitCallback[], ctx: StepContext) {
   const { spec } = run;
-  const runStep = spec.trainStep ?? wholeBatchStep;
+  const runStep = run.trainStep;
   const batchesPerEpoch = Math.ceil(spec.trainSource.size / spec.batchSize);
   const t: EpochTotals = { lossSum: 0, correct: 0, seen: 0, batches: 0 };
   for await (const batch of spec.trainSource.batches(run.epoch, spec.batchSize)) {
     if (run.stopReason !== null) break;
     spec.setDropoutStep?.(spec.model, run.step);
-    const { loss, correct } = await runStep(batch, ctx);
+    const { loss, correct } = await runStep(batch, ctx).catch((e: unknown) => {
+      throw outOfMemoryError(e, memoryContext(run, 'training', t.batches + 1)) ?? e;
+    });
     t.lossSum += loss * batch.n;
     t.correct += correct;
     t.seen += batch.n;
@@ -289,6 +352,10 @@ export async function fit(spec: FitSpec, callbacks: FitCallback[] = []): Promise
   const run = createRun(spec);
   try {
     await fire(callbacks, 'beforeFit', run);
+    if (run.microBatch < spec.batchSize && !spec.trainStep)
+      run.log?.(
+        `${run.label}: batch ${spec.batchSize} in micro-batches of ${run.microBatch} (${run.microBatchReason})`,
+      );
     const result = await runEpochs(run, callbacks);
     for (const cb of callbacks) await cb.afterFit?.(run, result);
     if (result.message) run.log?.(result.message);

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { argmaxRows, type Predictions } from '../eval/classification';
+import { inferenceBatchSize } from '../models/memory';
 import { ArtstyleError, check } from '../util/errors';
+import { outOfMemoryError } from '../util/out-of-memory';
 import { perSampleCrossEntropy, regularizationLoss } from './losses';
 import type { Batch, BatchSource } from './types';
 
@@ -59,19 +61,35 @@ export async function predict(
   source: BatchSource,
   options: PredictOptions = {},
 ): Promise<Predictions> {
-  const batchSize = options.batchSize ?? 32;
+  const requested = options.batchSize ?? 32;
   check(
-    Number.isInteger(batchSize) && batchSize > 0,
+    Number.isInteger(requested) && requested > 0,
     'batchSize',
-    `expected a positive integer, got ${batchSize}`,
+    `expected a positive integer, got ${requested}`,
   );
+  // In batches that fit (the wasm heap); the predictions do not depend on the batch.
+  const batchSize = inferenceBatchSize(model, requested);
   const k = source.numClasses;
   const probs = new Float32Array(source.size * k);
   const labels = new Int32Array(source.size);
   const ids: string[] = [];
   let offset = 0;
   for await (const batch of source.batches(0, batchSize)) {
-    const out = tf.tidy(() => forwardBatch(model, batch, { preprocess: options.preprocess }));
+    let out: tf.Tensor;
+    try {
+      out = tf.tidy(() => forwardBatch(model, batch, { preprocess: options.preprocess }));
+    } catch (e) {
+      throw (
+        outOfMemoryError(e, {
+          label: model.name,
+          activity: 'prediction',
+          batchSize,
+          imageSize: batch.height,
+          backend: tf.getBackend(),
+          smaller: 'a smaller evalBatchSize',
+        }) ?? e
+      );
+    }
     const values = await out.data();
     out.dispose();
     checkBatchFits(values.length, batch, k, offset, source.size);
@@ -113,7 +131,7 @@ export async function evaluateLossAccuracy(
   let lossSum = 0;
   let correct = 0;
   let n = 0;
-  for await (const batch of source.batches(0, batchSize)) {
+  for await (const batch of source.batches(0, inferenceBatchSize(model, batchSize))) {
     const [ceSum, right] = tf.tidy(() => {
       const probs = forwardBatch(model, batch, { preprocess });
       const labels = tf.tensor1d(batch.labels, 'int32');

@@ -13,3 +13,5 @@ export * from './lock';
 export * from './weights';
 export * from './classWeights';
 export * from './sweep';
+export * from './microbatch';
+export { parallelStep, shardsOf, type ParallelStep, type ParallelStepOptions } from './parallel';

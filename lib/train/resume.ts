@@ -9,7 +9,7 @@ import {
   stableStringify,
   CHECKPOINT_VERSION,
 } from './checkpoint';
-import type { FitCallback, FitRun, FitSpec } from './fit';
+import { chooseRunStep, type FitCallback, type FitRun, type FitSpec } from './fit';
 import { orderedWeights } from './weights';
 
 /**
@@ -23,9 +23,12 @@ import { orderedWeights } from './weights';
 export function runIdentity(
   o: FitSpec,
   extra: Record<string, unknown> = {},
+  microBatch: number = o.batchSize,
 ): Record<string, unknown> {
   const weights = orderedWeights(o.model);
   return {
+    // Only where the batch is split, so that whole-batch runs keep their identity.
+    ...(microBatch < o.batchSize ? { microBatch } : {}),
     checkpointVersion: CHECKPOINT_VERSION,
     optimizer: { kind: o.optimizer.kind, lr: o.optimizer.lr, momentum: o.optimizer.momentum ?? 0 },
     batchSize: o.batchSize,
@@ -76,8 +79,11 @@ async function save(run: FitRun, id: Identity, epoch: number): Promise<void> {
   });
 }
 
-async function restoreOrStart(run: FitRun, id: Identity): Promise<void> {
-  const ck = readCheckpoint(run.checkpointDir!);
+async function restoreOrStart(
+  run: FitRun,
+  id: Identity,
+  ck: ReturnType<typeof readCheckpoint>,
+): Promise<void> {
   if (!ck) {
     // Epoch-0 checkpoint: a run killed in its first epoch resumes from exactly these weights,
     // even if the model was rebuilt with a different initialisation.
@@ -112,10 +118,13 @@ export function checkpoints(identity: Record<string, unknown> = {}): FitCallback
   let id: Identity | null = null;
   return {
     async beforeFit(run) {
-      const config = runIdentity(run.spec, identity);
-      id = { config, configHash: sha256(stableStringify(config)) };
       run.checkpointDir = path.join(run.outDir, 'checkpoint');
-      await restoreOrStart(run, id);
+      const ck = readCheckpoint(run.checkpointDir);
+      // A run that resumes keeps the micro-batch its checkpoint recorded.
+      if (ck) chooseRunStep(run, ck.manifest.config);
+      const config = runIdentity(run.spec, identity, run.microBatch);
+      id = { config, configHash: sha256(stableStringify(config)) };
+      await restoreOrStart(run, id, ck);
     },
     async afterEpoch(run, record) {
       await save(run, id!, record.epoch);

@@ -105,3 +105,15 @@ test('wrong types and impossible values name the key and the allowed values', ()
       /imageSize/.test((e as Error).message) && /pretrain\.batchSize/.test((e as Error).message),
   );
 });
+
+test('microBatch: automatic (null) in every profile, an integer >= 1 when set', () => {
+  for (const name of ['full', 'teaching', 'smoke'])
+    assert.equal(resolveConfig(name).microBatch, null);
+  assert.equal(resolveConfig('full', { microBatch: 4 }).microBatch, 4);
+  fails(
+    () => resolveConfig('full', { microBatch: 0 }),
+    'microBatch',
+    /microBatch: expected an integer >= 1/,
+  );
+  fails(() => resolveConfig('full', { microBatch: 'four' }), 'microBatch', /got "four"/);
+});

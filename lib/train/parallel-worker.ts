@@ -1,0 +1,124 @@
+/**
+ * One worker thread of lib/train/parallel.ts: its own tfjs backend and a replica of the model;
+ * per step it takes the main thread's weights, computes one shard's loss and gradients with
+ * lib/train/microbatch's microBatchGradients and sends them back. It never updates weights itself.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+// Registers the project's layer classes (KerasBatchNormalization, SeededDropout) for the replica.
+import '../models';
+import { selectBackend, type BackendChoice } from '../backend/select';
+import { setWasmKernelSet } from '../backend/wasm-gradients';
+import { microBatchGradients, seededDropouts, trainingBatchNorms } from './microbatch';
+import type { WorkerMessage, WorkerModel, WorkerResult, WorkerStep } from './parallel';
+import { orderedWeights } from './weights';
+
+let replica: tf.LayersModel | null = null;
+let weights: Float32Array | null = null;
+let layout: Array<[number, number]> = [];
+let trainableKey = '';
+
+async function loadModel(m: WorkerModel): Promise<void> {
+  replica?.dispose();
+  replica = await tf.models.modelFromJSON({
+    modelTopology: JSON.parse(m.topology) as tf.io.ModelJSON['modelTopology'],
+  });
+  weights = new Float32Array(m.weights);
+  layout = m.layout;
+  trainableKey = '';
+  const ordered = orderedWeights(replica);
+  if (
+    ordered.length !== layout.length ||
+    ordered.some((w, i) => w.variable.read().size !== layout[i]![1])
+  )
+    throw new Error("the replica built from the topology does not have the model's weights");
+}
+
+function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } {
+  const model = replica;
+  if (!model || !weights) throw new Error('no model sent before the first step');
+  const key = s.trainable.map((t) => (t ? '1' : '0')).join('');
+  if (key !== trainableKey) {
+    // A frozen KerasBatchNormalization runs in inference mode by itself (lib/models/batch-norm).
+    model.layers.forEach((l, i) => (l.trainable = s.trainable[i]!));
+    trainableKey = key;
+  }
+  const ordered = orderedWeights(model);
+  tf.tidy(() =>
+    ordered.forEach((w, i) => {
+      const [offset, size] = layout[i]!;
+      w.variable.write(
+        tf.tensor(weights!.slice(offset, offset + size), w.variable.read().shape, w.variable.dtype),
+      );
+    }),
+  );
+  const variables = s.variables.map((i) => ordered[i]!.variable.read() as tf.Variable);
+  const dropouts = seededDropouts(model);
+  dropouts.forEach((d, i) => {
+    d.step = s.dropoutSteps[i]!;
+    d.batchSlice = { start: s.start, total: s.n };
+  });
+  const classWeights = s.classWeights ? tf.tensor1d(s.classWeights, 'float32') : null;
+  const batch = { x: s.x, labels: s.labels, ids: [], n: s.n, height: s.height, width: s.width };
+  try {
+    const out = microBatchGradients(
+      batch,
+      { model, variables, numClasses: s.numClasses, classWeights },
+      s.start,
+      s.m,
+      s.start === 0,
+    );
+    const grads = variables.map((v) => {
+      const g = out.grads[v.name];
+      // Copies: a backend may hand out its own storage, which must not be transferred.
+      return g ? new Float32Array(g.dataSync() as Float32Array) : null;
+    });
+    const stats = trainingBatchNorms(model).flatMap((b) => [
+      new Float32Array(b.mean.read().dataSync() as Float32Array),
+      new Float32Array(b.variance.read().dataSync() as Float32Array),
+    ]);
+    const result: WorkerResult = {
+      kind: 'result',
+      loss: out.value.dataSync()[0]!,
+      correct: out.hit.dataSync()[0]!,
+      grads,
+      stats,
+    };
+    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
+    const transfer = [...grads, ...stats]
+      .filter((a): a is Float32Array => a !== null)
+      .map((a) => a.buffer as ArrayBuffer);
+    return { result, transfer };
+  } finally {
+    classWeights?.dispose();
+    dropouts.forEach((d) => (d.batchSlice = null));
+  }
+}
+
+const port = parentPort;
+if (!port) throw new Error('lib/train/parallel-worker runs only as a worker thread');
+let queue = Promise.resolve();
+port.on('message', (message: WorkerMessage) => {
+  queue = queue.then(async () => {
+    try {
+      if (message.kind === 'init') {
+        await selectBackend({ force: message.backend as BackendChoice, log: null });
+        if (message.kernels) setWasmKernelSet(message.kernels);
+        port.postMessage({ kind: 'ready' });
+      } else if (message.kind === 'model') {
+        await loadModel(message);
+        port.postMessage({ kind: 'ready' });
+      } else if (message.kind === 'step') {
+        const { result, transfer } = step(message);
+        port.postMessage(result, transfer);
+      } else {
+        process.exit(0);
+      }
+    } catch (e) {
+      port.postMessage({
+        kind: 'error',
+        message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
+    }
+  });
+});

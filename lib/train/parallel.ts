@@ -1,0 +1,271 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { check } from '../util/errors';
+import { MovingStatsCombiner, seededDropouts, trainingBatchNorms } from './microbatch';
+import type { StepContext, StepResult, TrainStep } from './step';
+import type { Batch } from './types';
+import { orderedWeights } from './weights';
+
+/**
+ * A data-parallel training step on worker threads: the batch is cut into `workers` contiguous
+ * shards (as lib/train/microbatch.ts cuts micro-batches: ceil(n / workers) images each), every
+ * worker thread holds a replica of the model on its own tfjs backend (its own wasm heap) and
+ * computes its shard's gradients (lib/train/microbatch microBatchGradients), and the main thread
+ * sums them in shard order and applies ONE optimizer update to the real model. So the update is
+ * bit for bit the one `microBatchStep(ceil(n / workers))` makes in one thread: same shard losses,
+ * same dropout masks (each shard takes its rows of the whole batch's mask), same order of the
+ * gradient sum, same combination of the batch-norm moving statistics; results stay seeded, and a
+ * resumed run (the loop's checkpoints hold only the main model and optimizer) is bit-identical.
+ *
+ * Batch norm in training mode therefore has micro-batch.ts's approximation ("ghost" batch norm:
+ * each shard normalises with its own statistics); frozen batch norm is exact. Why threads and
+ * not wasm's own threads: tfjs-backend-wasm's threaded build needs SharedArrayBuffer-backed
+ * Emscripten pthreads, which its Node loader does not start; XNNPACK would then also only
+ * parallelise inside each kernel, and most of a step's kernels are too small for that to pay.
+ *
+ * Every step sends the model's weights (all of them, so nothing can go stale: frozen weights,
+ * moving statistics, a checkpoint restored between steps) through one SharedArrayBuffer, and the
+ * batch, already preprocessed on the main thread: `preprocess` must act per pixel (Xception's and
+ * ResNet50's scaling do), since a function cannot be sent to a thread. The workers run the
+ * backend the main thread runs (`wasm` or `cpu`).
+ */
+export interface ParallelStepOptions {
+  /** Worker threads, default: one per core (os.availableParallelism()). */
+  workers?: number;
+  /** The wasm kernel set of lib/backend/wasm-gradients for the workers (default: theirs). */
+  kernels?: 'simd' | 'composed';
+}
+
+export interface ParallelStep {
+  step: TrainStep;
+  readonly workers: number;
+  /** Ends the worker threads; the step cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** Messages to a worker (see parallel-worker.ts). */
+export interface WorkerInit {
+  kind: 'init';
+  backend: string;
+  kernels?: 'simd' | 'composed';
+}
+export interface WorkerModel {
+  kind: 'model';
+  topology: string;
+  weights: SharedArrayBuffer;
+  /** Element offset and length of each ordered weight in `weights`. */
+  layout: Array<[number, number]>;
+}
+export interface WorkerStep {
+  kind: 'step';
+  /** layer.trainable of every layer of the model, in model.layers order. */
+  trainable: boolean[];
+  /** Positions in orderedWeights of the variables to differentiate, in ctx.variables order. */
+  variables: number[];
+  x: Float32Array;
+  labels: Int32Array;
+  n: number;
+  height: number;
+  width: number;
+  start: number;
+  m: number;
+  numClasses: number;
+  classWeights: Float32Array | null;
+  dropoutSteps: number[];
+}
+export type WorkerMessage = WorkerInit | WorkerModel | WorkerStep | { kind: 'close' };
+
+/** A worker's answer to a step. */
+export interface WorkerResult {
+  kind: 'result';
+  loss: number;
+  correct: number;
+  /** One gradient per requested variable, null where the loss does not reach it. */
+  grads: Array<Float32Array | null>;
+  /** Moving mean and variance of each training-mode batch norm after the shard's update. */
+  stats: Float32Array[];
+}
+type WorkerReply = WorkerResult | { kind: 'ready' } | { kind: 'error'; message: string };
+
+class Replica {
+  private pending: { resolve(r: WorkerReply): void; reject(e: Error): void } | null = null;
+  private failure: Error | null = null;
+
+  constructor(readonly thread: Worker) {
+    thread.on('message', (r: WorkerReply) => {
+      const p = this.pending;
+      this.pending = null;
+      if (r.kind === 'error') p?.reject(new Error(`parallel training worker: ${r.message}`));
+      else p?.resolve(r);
+    });
+    thread.on('error', (e) => this.fail(e));
+    thread.on('exit', (code) => this.fail(new Error(`parallel training worker exited (${code})`)));
+    thread.unref();
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
+  }
+
+  /** Sends `message`; resolves with the worker's reply. The thread keeps Node alive meanwhile. */
+  ask(message: WorkerMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.thread.ref();
+      this.thread.postMessage(message, transfer);
+    }).finally(() => this.thread.unref());
+  }
+}
+
+/** The shards of a batch of n: [start, size], ceil(n / workers) images each, as micro-batches. */
+export function shardsOf(n: number, workers: number): Array<[number, number]> {
+  const size = Math.ceil(n / workers);
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < n; start += size) out.push([start, Math.min(size, n - start)]);
+  return out;
+}
+
+export async function parallelStep(options: ParallelStepOptions = {}): Promise<ParallelStep> {
+  const count = options.workers ?? os.availableParallelism();
+  check(Number.isInteger(count) && count >= 1, 'workers', `expected an integer >= 1, got ${count}`);
+  const backend = tf.getBackend();
+  check(
+    backend === 'wasm' || backend === 'cpu',
+    'backend',
+    `parallel training runs on the wasm or cpu backend, not '${backend}'`,
+  );
+  const file = path.join(__dirname, 'parallel-worker.js');
+  const replicas = Array.from({ length: count }, () => new Replica(new Worker(file)));
+  const init: WorkerInit = {
+    kind: 'init',
+    backend,
+    ...(options.kernels ? { kernels: options.kernels } : {}),
+  };
+  await Promise.all(replicas.map((r) => r.ask(init)));
+
+  let current: {
+    model: tf.LayersModel;
+    weights: Float32Array;
+    layout: Array<[number, number]>;
+  } | null = null;
+
+  /** Sends the model's topology to every worker when the model is not the one they hold. */
+  async function ensureModel(model: tf.LayersModel): Promise<NonNullable<typeof current>> {
+    if (current?.model === model) return current;
+    const weights = orderedWeights(model);
+    const layout: Array<[number, number]> = [];
+    let size = 0;
+    for (const w of weights) {
+      layout.push([size, w.variable.read().size]);
+      size += w.variable.read().size;
+    }
+    const shared = new SharedArrayBuffer(4 * size);
+    const topology = JSON.stringify(model.toJSON(null, false));
+    const message: WorkerModel = { kind: 'model', topology, weights: shared, layout };
+    await Promise.all(replicas.map((r) => r.ask(message)));
+    current = { model, weights: new Float32Array(shared), layout };
+    return current;
+  }
+
+  const step: TrainStep = async (batch: Batch, ctx: StepContext): Promise<StepResult> => {
+    const { model, optimizer, variables } = ctx;
+    const held = await ensureModel(model);
+    const ordered = orderedWeights(model);
+    ordered.forEach((w, i) => {
+      const [offset] = held.layout[i]!;
+      held.weights.set(w.variable.read().dataSync() as Float32Array, offset);
+    });
+    const position = new Map(ordered.map((w, i) => [w.variable.read(), i]));
+    const wanted = variables.map((v) => {
+      const i = position.get(v);
+      check(i !== undefined, 'variables', `${v.name} is not a weight of the model`);
+      return i;
+    });
+    // Read back outside the tidy: a tidy walks a returned array element by element.
+    const xt = tf.tidy(() => {
+      const t: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
+      return ctx.preprocess ? ctx.preprocess(t) : t;
+    });
+    const x = xt.dataSync() as Float32Array;
+    xt.dispose();
+    const dropouts = seededDropouts(model);
+    const base: Omit<WorkerStep, 'start' | 'm'> = {
+      kind: 'step',
+      trainable: model.layers.map((l) => l.trainable),
+      variables: wanted,
+      x,
+      labels: batch.labels,
+      n: batch.n,
+      height: batch.height,
+      width: batch.width,
+      numClasses: ctx.numClasses,
+      classWeights: ctx.classWeights ? (ctx.classWeights.dataSync() as Float32Array) : null,
+      dropoutSteps: dropouts.map((d) => d.step),
+    };
+    const shards = shardsOf(batch.n, count);
+    const replies = (await Promise.all(
+      shards.map(([start, m], k) => replicas[k]!.ask({ ...base, start, m })),
+    )) as WorkerResult[];
+
+    // Gradients summed in shard order, as microBatchStep sums its micro-batches.
+    let loss = 0;
+    let correct = 0;
+    const bn = trainingBatchNorms(model);
+    const combiner = bn.length ? new MovingStatsCombiner(bn) : null;
+    const sums: Array<tf.Tensor | null> = variables.map(() => null);
+    try {
+      replies.forEach((r, k) => {
+        loss += r.loss;
+        correct += r.correct;
+        variables.forEach((v, i) => {
+          const g = r.grads[i];
+          if (!g) return;
+          const t = tf.tensor(g, v.shape, 'float32');
+          const previous = sums[i];
+          if (!previous) return void (sums[i] = t);
+          sums[i] = tf.add(previous, t);
+          tf.dispose([previous, t]);
+        });
+        if (combiner) {
+          combiner.reset();
+          tf.tidy(() =>
+            bn.forEach((s, j) => {
+              s.mean.write(tf.tensor(r.stats[2 * j]!, s.mean.read().shape, 'float32'));
+              s.variance.write(tf.tensor(r.stats[2 * j + 1]!, s.variance.read().shape, 'float32'));
+            }),
+          );
+          combiner.record(shards[k]![1] / batch.n);
+        }
+      });
+      combiner?.commit();
+    } catch (e) {
+      combiner?.dispose();
+      tf.dispose(sums.filter((t): t is tf.Tensor => t !== null));
+      throw e;
+    }
+    const grads: tf.NamedTensorMap = {};
+    variables.forEach((v, i) => {
+      const g = sums[i];
+      if (g) grads[v.name] = g;
+    });
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    // One training call of the whole batch advances each dropout layer's step by one.
+    dropouts.forEach((d) => (d.step += 1));
+    return { loss, correct };
+  };
+
+  return {
+    step,
+    workers: count,
+    async close() {
+      await Promise.all(replicas.map((r) => r.thread.terminate()));
+    },
+  };
+}
