@@ -13,6 +13,7 @@ import { TRAIN_KERNELS_WASM_BASE64 } from '../../lib/backend/train-kernels-wasm'
 import {
   registerWasmGradients,
   setWasmKernelSet,
+  parseWasmKernelSet,
   wasmKernelSet,
 } from '../../lib/backend/wasm-gradients';
 import { Rng } from '../../lib/util/rng';
@@ -58,11 +59,17 @@ describe('SIMD training kernels', () => {
     assert.equal(Buffer.from(bytes).toString('base64'), TRAIN_KERNELS_WASM_BASE64);
   });
 
-  it('run on the wasm backend of this runtime, and are the default kernel set', async () => {
+  it('run on the wasm backend of this runtime; opt-in, the composed set is the default', async () => {
     await tf.setBackend('wasm');
     assert.equal(trainKernelsAvailable(tf.backend()), true);
-    assert.equal(wasmKernelSet(), 'simd');
+    if (process.env['ARTSTYLE_WASM_KERNELS'] === undefined)
+      assert.equal(wasmKernelSet(), 'composed');
     assert.throws(() => setWasmKernelSet('fast' as never), /setWasmKernelSet.*"fast"/);
+    assert.equal(parseWasmKernelSet(undefined), 'composed');
+    assert.equal(parseWasmKernelSet(''), 'composed');
+    assert.equal(parseWasmKernelSet('simd'), 'simd');
+    assert.equal(parseWasmKernelSet('composed'), 'composed');
+    assert.throws(() => parseWasmKernelSet('fast'), /ARTSTYLE_WASM_KERNELS.*"fast"/);
   });
 });
 
