@@ -1,7 +1,8 @@
 /**
  * Training speed of the step the notebooks run, beside PyTorch on the same network, in one run.
  *
- * What is timed: lib/train/step.ts's TrainStep (wholeBatchStep on one core, parallelStep from
+ * What is timed: lib/train/step.ts's TrainStep (the trainer's choice on one core: wholeBatchStep, or
+ * microBatchStep where the batch does not fit the wasm heap; parallelStep from
  * lib/train/parallel.ts with one worker thread per core) on the study's model, optimizer and loss:
  * lib/models buildXception under buildClassifier (256-unit head, L2 0.0075, dropout 0.5), SGD
  * with momentum 0.9 at the teaching profile's fine-tuning rate, Xception's preprocessing, seeded
@@ -14,7 +15,7 @@
  * (skipped with a note when torch does not import), and the ratio is printed beside it.
  *
  * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 16 --steps 5 --warmup 2
- *        --cores 1,2 --full --full-batch 2 --frozen 0 --profile --kernels simd|composed]
+ *        --cores 1,2 --full --full-batch 16 --frozen 0 --profile --kernels simd|composed]
  *   --full       also full size (299 px, width 1) at --full-batch
  *   --profile    one tf.profile of a single-core step: kernel time by kernel
  *   --kernels    which gradient kernels to use (lib/backend/wasm-gradients selection)
@@ -30,7 +31,7 @@ import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradie
 import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
 import { setDropoutStep } from '../lib/models/seeded-dropout';
 import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
-import { microBatchGradients } from '../lib/train/microbatch';
+import { chooseMicroBatch, microBatchGradients, microBatchStep } from '../lib/train/microbatch';
 import { parallelStep } from '../lib/train/parallel';
 import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
 import type { Batch } from '../lib/train/types';
@@ -71,7 +72,7 @@ function parseOptions(argv: string[]): Options {
     kernels: 'simd',
     coreList: [...new Set([1, os.availableParallelism()])],
     full: false,
-    fullBatch: 2,
+    fullBatch: 16,
     profile: false,
   };
   const numeric: Record<string, keyof Options> = {
@@ -128,6 +129,8 @@ export function seededBatch(c: Pick<Config, 'input' | 'batch' | 'classes'>, seed
 }
 
 interface ChildResult {
+  /** Images per micro-batch (per worker thread on several cores). */
+  microBatch: number;
   imagesPerSecond: number;
   msPerStep: number;
   peakRssMiB: number;
@@ -152,7 +155,12 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   };
   const parallel =
     c.cores > 1 ? await parallelStep({ workers: c.cores, kernels: c.kernels }) : null;
-  const step: TrainStep = parallel?.step ?? wholeBatchStep;
+  // One core: the step the trainer would choose (lib/train/fit.ts): the whole batch where it fits
+  // the wasm heap, else micro-batches of what fits, so the full size runs at the seed's batch 16.
+  const micro = chooseMicroBatch({ model, batchSize: c.batch });
+  const step: TrainStep =
+    parallel?.step ??
+    (micro.microBatch < c.batch ? microBatchStep(micro.microBatch) : wholeBatchStep);
   const batch = seededBatch(c);
   const times: number[] = [];
   for (let s = 0; s < c.warmup + c.steps; s++) {
@@ -168,6 +176,7 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   model.dispose();
   const ms = median(times);
   return {
+    microBatch: parallel ? Math.ceil(c.batch / c.cores) : micro.microBatch,
     imagesPerSecond: (c.batch * 1000) / ms,
     msPerStep: ms,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -337,7 +346,7 @@ async function main(): Promise<void> {
       `load ${load.join(' ')}; wasm backend, ${o.kernels} gradient kernels`,
   );
   console.log(
-    `step: wholeBatchStep (1 core) / parallelStep (n worker threads); Xception + study head, ` +
+    `step: the trainer's (wholeBatchStep, or microBatchStep where the batch does not fit) on 1 core / parallelStep (n worker threads); Xception + study head, ` +
       `${o.classes} classes, SGD lr ${LR} momentum ${MOMENTUM}, ${o.frozen} blocks frozen; ` +
       `${o.warmup} warm-up + ${o.steps} timed steps, median`,
   );
@@ -347,7 +356,7 @@ async function main(): Promise<void> {
   ];
   if (o.full) sizes.push({ label: 'full', input: 299, width: 1, batch: o.fullBatch });
   console.log(
-    '\nsize      px  width batch cores |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
+    '\nsize      px  width batch micro cores |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
   );
   let profile: string[] | undefined;
   for (const size of sizes) {
@@ -356,9 +365,10 @@ async function main(): Promise<void> {
       const wantProfile = o.profile && cores === 1 && size.label === 'teaching';
       const ours = runOurs(c, wantProfile);
       const torch = noTorch ? noTorch : runTorch(c);
+      const micro = typeof ours === 'string' ? '-' : String(ours.microBatch);
       let line =
         `${size.label.padEnd(9)} ${String(size.input).padStart(3)} ${String(size.width).padStart(6)} ` +
-        `${String(size.batch).padStart(5)} ${String(cores).padStart(5)} | `;
+        `${String(size.batch).padStart(5)} ${micro.padStart(5)} ${String(cores).padStart(5)} | `;
       if (typeof ours === 'string') line += ours.padEnd(37);
       else {
         line += `${ours.imagesPerSecond.toFixed(2).padStart(12)} ${ours.msPerStep.toFixed(0).padStart(8)} ${ours.peakRssMiB.toFixed(0).padStart(8)}`;
