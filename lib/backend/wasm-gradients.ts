@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 // Loaded first so that the package has registered its own kernels before registerWasmGradients
 // replaces some of them; importing it later would silently put the originals back.
 import '@tensorflow/tfjs-backend-wasm';
-import { columnSum, depthwiseFilterGradient } from './train-kernels';
+import { columnSum, depthwiseFilterGradient, type DepthwiseGeometry } from './train-kernels';
 
 /**
  * Which training kernels run: 'composed' (default) keeps the XNNPACK compositions below and wasm's
@@ -73,20 +73,8 @@ interface WasmBackendLike {
   typedArrayFromHeap(info: Info): unknown;
 }
 
-/** Geometry of one 2-D convolution, as the gradient kernels need it. */
-interface ConvGeometry {
-  batch: number;
-  inHeight: number;
-  inWidth: number;
-  outHeight: number;
-  outWidth: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
+/** Geometry of one 2-D convolution, as the gradient kernels need it (the SIMD kernels' type). */
+type ConvGeometry = DepthwiseGeometry;
 
 const BACKEND = 'wasm';
 
