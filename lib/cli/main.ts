@@ -22,6 +22,7 @@ import * as study1 from '../pipeline/study1';
 import * as study2 from '../pipeline/study2';
 import * as views from '../pipeline/views1';
 import type { StudyConfig } from '../config/profiles';
+import { parseThreads } from '../train/microbatch';
 import type { SweepSelection } from '../train/sweep';
 import * as views2 from '../pipeline/views2';
 import { ArtstyleError, errorMessage } from '../util/errors';
@@ -445,6 +446,8 @@ options (the same parameters as each notebook's parameters cell; environment var
   --out DIR                       [${ENV_KEYS.outDir}]          default runs/<profile>
   --micro-batch N|auto            [${study1.MICRO_BATCH_ENV}] images per training micro-batch; default auto
                                   (the whole batch wherever it fits)
+  --threads N                     [ARTSTYLE_THREADS]    worker threads for the micro-batches; default one
+                                  per core on wasm (never changes a result)
 
 sweep units (each its own lock, checkpoint and resume; the same results as a plain sweep):
   sweep --member N                train only the member with N frozen blocks into <out>/sweep/blockN
@@ -473,6 +476,7 @@ export async function main(argv: string[]): Promise<number> {
         member: { type: 'string' },
         merge: { type: 'boolean' },
         'micro-batch': { type: 'string' },
+        threads: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -494,6 +498,10 @@ export async function main(argv: string[]): Promise<number> {
     // Through the environment, so that the notebooks that `all` runs get it too.
     const micro = parsed.values['micro-batch'];
     if (micro !== undefined) process.env[study1.MICRO_BATCH_ENV] = micro;
+    if (parsed.values.threads !== undefined) {
+      parseThreads(parsed.values.threads, '--threads');
+      process.env['ARTSTYLE_THREADS'] = parsed.values.threads;
+    }
     const params = resolveParams({
       profile: parsed.values.profile,
       sculpturesDir: parsed.values.sculptures,

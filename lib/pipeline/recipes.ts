@@ -21,10 +21,10 @@ import {
  * section replaces the defaults as a whole. This is where Xception's preprocessing, its freezing
  * by block and the repeatable dropout are chosen; lib/train knows none of them.
  *
- * The step is the trainer's default (whole batches, or micro-batches where a batch does not fit;
- * `microBatch` sets their size). To train on worker threads instead, pass
- * `trainStep: (await parallelStep()).step` (lib/train/parallel.ts; call its `close()` afterwards):
- * the same updates as micro-batches of one shard each, not chosen here by default.
+ * The step is the trainer's default: whole batches, or micro-batches where a batch does not fit or
+ * `microBatch` (the profile's) asks for them; micro-batches are trained on one worker thread per
+ * core (lib/train/parallel.ts; `threads` or ARTSTYLE_THREADS sets how many), which never changes
+ * the result.
  */
 export type RecipeOptions = Pick<
   TrainOptions,
@@ -39,6 +39,7 @@ export type RecipeOptions = Pick<
   | 'log'
   | 'trainStep'
   | 'microBatch'
+  | 'threads'
 > & {
   /** Epochs, batch size and optimizer; defaults to the seed's for the phase. */
   stage?: StageConfig | undefined;

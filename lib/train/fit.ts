@@ -4,7 +4,8 @@ import { check } from '../util/errors';
 import { outOfMemoryError, type MemoryContext } from '../util/out-of-memory';
 import type { Preprocess } from './forward';
 import type { EpochRecord } from './history';
-import { chooseMicroBatch, microBatchStep } from './microbatch';
+import { chooseMicroBatch, chooseThreads, microBatchStep, parseThreads } from './microbatch';
+import { parallelStep, type ParallelStep } from './parallel';
 import { disposeOptimizer, makeOptimizer, type OptimizerSpec } from './optimizers';
 import { wholeBatchStep, type StepContext, type TrainStep } from './step';
 import type { BatchSource } from './types';
@@ -47,6 +48,9 @@ export interface FitSpec {
   /** Images per micro-batch; null or omitted = chosen from what fits (chooseMicroBatch). A run
    * whose batches are split records it in its identity, so a resumed run uses the same one. */
   microBatch?: number | null | undefined;
+  /** Worker threads for the micro-batches (lib/train/parallel.ts); null or omitted = chosen
+   * (chooseThreads: ARTSTYLE_THREADS, else one per core on wasm). Never changes a result. */
+  threads?: number | null | undefined;
   /** Shown in messages and before the progress bar; defaults to the folder name. */
   label?: string | undefined;
   /** Where messages go; null for silence. Defaults to console.log. */
@@ -64,8 +68,13 @@ export interface FitRun {
   /** Images per micro-batch (the batch size when batches are trained whole) and why. */
   microBatch: number;
   microBatchReason: string;
-  /** The step in use: `spec.trainStep`, or the one `microBatch` calls for. */
+  /** Worker threads that train the micro-batches (1: the main thread) and why. */
+  threads: number;
+  threadsReason: string;
+  /** The step in use: `spec.trainStep`, or the one `microBatch` and `threads` call for. */
   trainStep: TrainStep;
+  /** Ends the step's worker threads, if it started any (fit calls it at the end). */
+  closeStep: (() => Promise<void>) | null;
   /** The epoch being run (0-based); after a resume, the first one still to run. */
   epoch: number;
   /** Training steps done so far (over all epochs). */
@@ -182,9 +191,34 @@ export function chooseRunStep(run: FitRun, recorded: Record<string, unknown> | n
   });
   run.microBatch = micro.microBatch;
   run.microBatchReason = micro.reason;
-  run.trainStep =
-    spec.trainStep ??
-    (micro.microBatch < spec.batchSize ? microBatchStep(micro.microBatch) : wholeBatchStep);
+  const threads = chooseThreads({
+    model: spec.model,
+    batchSize: spec.batchSize,
+    microBatch: micro.microBatch,
+    requested: spec.threads ?? parseThreads(process.env['ARTSTYLE_THREADS']),
+  });
+  run.threads = threads.threads;
+  run.threadsReason = threads.reason;
+  if (spec.trainStep) run.trainStep = spec.trainStep;
+  else if (micro.microBatch >= spec.batchSize) run.trainStep = wholeBatchStep;
+  else if (threads.threads === 1) run.trainStep = microBatchStep(micro.microBatch);
+  else run.trainStep = threadedStep(run, threads.threads, micro.microBatch);
+}
+
+/**
+ * lib/train/parallel.ts's step on `workers` threads, started at the first batch (a run that is
+ * already complete starts none) and ended by fit through `run.closeStep`.
+ */
+function threadedStep(run: FitRun, workers: number, microBatch: number): TrainStep {
+  let started: Promise<ParallelStep> | null = null;
+  const stepFor = (): Promise<ParallelStep> => {
+    if (!started) {
+      started = parallelStep({ workers, microBatch });
+      run.closeStep = async () => (await started)?.close();
+    }
+    return started;
+  };
+  return async (batch, ctx) => (await stepFor()).step(batch, ctx);
 }
 
 /** Where and at what sizes an out-of-memory failure happened, and what to change. */
@@ -222,7 +256,10 @@ function createRun(spec: FitSpec): FitRun {
     optimizer: makeOptimizer(spec.optimizer),
     microBatch: spec.batchSize,
     microBatchReason: '',
+    threads: 1,
+    threadsReason: '',
     trainStep: spec.trainStep ?? wholeBatchStep,
+    closeStep: null,
     epoch: 0,
     step: 0,
     history: [],
@@ -352,16 +389,19 @@ export async function fit(spec: FitSpec, callbacks: FitCallback[] = []): Promise
   const run = createRun(spec);
   try {
     await fire(callbacks, 'beforeFit', run);
-    if (run.microBatch < spec.batchSize && !spec.trainStep)
+    if (run.microBatch < spec.batchSize && !spec.trainStep) {
+      const on = run.threads > 1 ? `, on ${run.threads} worker threads (${run.threadsReason})` : '';
       run.log?.(
-        `${run.label}: batch ${spec.batchSize} in micro-batches of ${run.microBatch} (${run.microBatchReason})`,
+        `${run.label}: batch ${spec.batchSize} in micro-batches of ${run.microBatch} (${run.microBatchReason})${on}`,
       );
+    }
     const result = await runEpochs(run, callbacks);
     for (const cb of callbacks) await cb.afterFit?.(run, result);
     if (result.message) run.log?.(result.message);
     return result;
   } finally {
     for (const cb of callbacks.slice().reverse()) cb.cleanup?.(run);
+    await run.closeStep?.();
     disposeOptimizer(run.optimizer);
   }
 }

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { SeededDropout } from '../models/seeded-dropout';
 import { check } from '../util/errors';
@@ -397,4 +398,72 @@ export function chooseMicroBatch(o: {
     microBatch,
     reason: `automatic: ${b} images need about ${gib(e.fixed + b * e.perImage)} of the ${gib(heap + HEAP_SAFETY_BYTES)} wasm heap, ${microBatch} about ${gib(e.fixed + microBatch * e.perImage)}`,
   };
+}
+
+export interface ThreadChoice {
+  /** Worker threads that train the micro-batches of a batch (1: the main thread alone). */
+  threads: number;
+  /** Why, in a few words, for the run's log. */
+  reason: string;
+}
+
+/**
+ * `ARTSTYLE_THREADS` (or the option `name`: an integer >= 1) as the requested thread count; unset
+ * or empty = automatic.
+ * The thread count never changes a result (lib/train/parallel.ts deals the micro-batches to the
+ * threads and sums them in order), so it is a machine setting, not part of a run's identity.
+ */
+export function parseThreads(value: string | undefined, name = 'ARTSTYLE_THREADS'): number | null {
+  if (value === undefined || value.trim() === '') return null;
+  const n = Number(value);
+  check(
+    Number.isInteger(n) && n >= 1,
+    name,
+    `expected an integer >= 1, got ${JSON.stringify(value)}`,
+  );
+  return n;
+}
+
+/**
+ * How many worker threads train a run's micro-batches (lib/train/parallel.ts). A number asked for
+ * wins (capped at the micro-batches of a batch; the wasm and cpu backends can run on worker
+ * threads). Otherwise, on the wasm backend only (the studies' CPU backend; cpu is the slow
+ * reference the tests use): one per core, at most one per micro-batch, and no more than the
+ * machine's free memory holds: each thread keeps a replica of the model and a step's activations
+ * on its own heap (estimateStepHeap), and 30% of the free memory is left to the main thread. A
+ * batch trained whole has nothing to share out, and other backends parallelise by themselves.
+ */
+export function chooseThreads(o: {
+  model: tf.LayersModel;
+  batchSize: number;
+  microBatch: number;
+  requested?: number | null;
+  backend?: string;
+  cores?: number;
+  freeBytes?: number;
+}): ThreadChoice {
+  const shards = Math.ceil(o.batchSize / o.microBatch);
+  if (o.requested !== undefined && o.requested !== null) {
+    check(
+      Number.isInteger(o.requested) && o.requested >= 1,
+      'threads',
+      `expected an integer >= 1 (or null for automatic), got ${o.requested}`,
+    );
+    return { threads: Math.min(o.requested, shards), reason: 'set by threads' };
+  }
+  if (shards === 1) return { threads: 1, reason: 'the batch is trained whole' };
+  const backend = o.backend ?? tf.getBackend();
+  if (backend !== 'wasm') return { threads: 1, reason: `the ${backend} backend` };
+  const cores = o.cores ?? os.availableParallelism();
+  const e = estimateStepHeap(o.model);
+  const perThread = e.fixed + o.microBatch * e.perImage;
+  const byMemory = Math.floor((0.7 * (o.freeBytes ?? os.freemem())) / perThread);
+  const threads = Math.max(1, Math.min(cores, shards, byMemory));
+  const limit =
+    threads === shards
+      ? 'one per micro-batch'
+      : threads === cores
+        ? 'one per core'
+        : `the free memory holds ${byMemory} (${gib(perThread)} each)`;
+  return { threads, reason: `automatic: ${limit}` };
 }

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors';
 import { MovingStatsCombiner, seededDropouts, trainingBatchNorms } from './microbatch';
-import type { StepContext, StepResult, TrainStep } from './step';
+import { wholeBatchStep, type StepContext, type StepResult, type TrainStep } from './step';
 import type { Batch } from './types';
 import { orderedWeights } from './weights';
 
@@ -34,6 +34,14 @@ import { orderedWeights } from './weights';
 export interface ParallelStepOptions {
   /** Worker threads, default: one per core (os.availableParallelism()). */
   workers?: number;
+  /**
+   * Images per shard. Given, the step is bit for bit `microBatchStep(microBatch)` whatever the
+   * number of threads: the shards are its micro-batches, dealt to the threads in turn (shard k to
+   * thread k mod workers), and a batch of at most `microBatch` images is trained whole on the
+   * main thread, as microBatchStep does. So a run's results depend on its micro-batch, never on
+   * the cores of the machine. Omitted: one shard per thread, ceil(n / workers) images each.
+   */
+  microBatch?: number;
   /** The wasm kernel set of lib/backend/wasm-gradients for the workers (default: theirs). */
   kernels?: 'simd' | 'composed';
 }
@@ -125,7 +133,11 @@ class Replica {
 
 /** The shards of a batch of n: [start, size], ceil(n / workers) images each, as micro-batches. */
 export function shardsOf(n: number, workers: number): Array<[number, number]> {
-  const size = Math.ceil(n / workers);
+  return shardsOfSize(n, Math.ceil(n / workers));
+}
+
+/** The micro-batches of a batch of n: [start, size], `size` images each, the last one shorter. */
+export function shardsOfSize(n: number, size: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let start = 0; start < n; start += size) out.push([start, Math.min(size, n - start)]);
   return out;
@@ -134,6 +146,12 @@ export function shardsOf(n: number, workers: number): Array<[number, number]> {
 export async function parallelStep(options: ParallelStepOptions = {}): Promise<ParallelStep> {
   const count = options.workers ?? os.availableParallelism();
   check(Number.isInteger(count) && count >= 1, 'workers', `expected an integer >= 1, got ${count}`);
+  const microBatch = options.microBatch;
+  check(
+    microBatch === undefined || (Number.isInteger(microBatch) && microBatch >= 1),
+    'microBatch',
+    `expected an integer >= 1, got ${microBatch}`,
+  );
   const backend = tf.getBackend();
   check(
     backend === 'wasm' || backend === 'cpu',
@@ -174,6 +192,7 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
   }
 
   const step: TrainStep = async (batch: Batch, ctx: StepContext): Promise<StepResult> => {
+    if (microBatch !== undefined && batch.n <= microBatch) return wholeBatchStep(batch, ctx);
     const { model, optimizer, variables } = ctx;
     const held = await ensureModel(model);
     const ordered = orderedWeights(model);
@@ -208,10 +227,17 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
       classWeights: ctx.classWeights ? (ctx.classWeights.dataSync() as Float32Array) : null,
       dropoutSteps: dropouts.map((d) => d.step),
     };
-    const shards = shardsOf(batch.n, count);
-    const replies = (await Promise.all(
-      shards.map(([start, m], k) => replicas[k]!.ask({ ...base, start, m })),
-    )) as WorkerResult[];
+    const shards =
+      microBatch === undefined ? shardsOf(batch.n, count) : shardsOfSize(batch.n, microBatch);
+    const replies: WorkerResult[] = new Array<WorkerResult>(shards.length);
+    await Promise.all(
+      replicas.map(async (replica, w) => {
+        for (let k = w; k < shards.length; k += count) {
+          const [start, m] = shards[k]!;
+          replies[k] = (await replica.ask({ ...base, start, m })) as WorkerResult;
+        }
+      }),
+    );
 
     // Gradients summed in shard order, as microBatchStep sums its micro-batches.
     let loss = 0;

@@ -1,5 +1,5 @@
 /**
- * Run by the parallel-step kill test in a separate process: trains with two worker threads and,
+ * Run by the parallel-step kill test in a separate process: trains on two worker threads and,
  * when asked, announces that it reached a batch and waits to be killed there.
  * Usage: node child-parallel.js <outDir> [hangEpoch hangBatch]
  */
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   if (!outDir) throw new Error('usage: child-parallel.js <outDir> [epoch batch]');
   await parallelTrainScenario(
     outDir,
+    2,
     epoch !== undefined ? [Number(epoch), Number(batch)] : undefined,
   );
   process.stdout.write('DONE\n');

@@ -11,7 +11,9 @@ import { readCheckpoint } from '../../lib/train/checkpoint';
 import { train } from '../../lib/train/loop';
 import {
   chooseMicroBatch,
+  chooseThreads,
   estimateStepHeap,
+  parseThreads,
   WASM_HEAP_MAX_BYTES,
 } from '../../lib/train/microbatch';
 import { ArtstyleError } from '../../lib/util/errors';
@@ -147,4 +149,51 @@ test('ARTSTYLE_MICRO_BATCH sets the profile key (a number or auto), validated by
     if (saved === undefined) delete process.env[MICRO_BATCH_ENV];
     else process.env[MICRO_BATCH_ENV] = saved;
   }
+});
+
+test('the automatic thread count: one per core and per micro-batch, within free memory, wasm only', () => {
+  const model = buildTinyModel({ imageSize: 16, numClasses: 3, seed: 1 });
+  try {
+    const e = estimateStepHeap(model);
+    const plenty = 1e12;
+    const base = { model, batchSize: 16, backend: 'wasm', freeBytes: plenty };
+    assert.equal(chooseThreads({ ...base, microBatch: 8, cores: 2 }).threads, 2);
+    assert.equal(chooseThreads({ ...base, microBatch: 8, cores: 16 }).threads, 2, 'one per shard');
+    assert.equal(chooseThreads({ ...base, microBatch: 2, cores: 4 }).threads, 4, 'one per core');
+    assert.equal(chooseThreads({ ...base, microBatch: 16, cores: 8 }).threads, 1, 'whole batch');
+    assert.equal(chooseThreads({ ...base, microBatch: 4, cores: 8, backend: 'cpu' }).threads, 1);
+    // Room for exactly three threads' heaps in 70% of the free memory.
+    const perThread = e.fixed + 2 * e.perImage;
+    const tight = chooseThreads({
+      ...base,
+      microBatch: 2,
+      cores: 8,
+      freeBytes: (3.5 * perThread) / 0.7,
+    });
+    assert.equal(tight.threads, 3);
+    assert.match(tight.reason, /free memory holds 3/);
+    assert.equal(chooseThreads({ ...base, microBatch: 2, cores: 8, freeBytes: 1 }).threads, 1);
+    // Asked for: wins, capped at the micro-batches of a batch, on any backend.
+    const asked = chooseThreads({ ...base, microBatch: 4, requested: 9, backend: 'cpu' });
+    assert.deepEqual(asked, { threads: 4, reason: 'set by threads' });
+    assert.throws(() => chooseThreads({ ...base, microBatch: 4, requested: 0 }), /threads/);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('ARTSTYLE_THREADS / --threads: an integer >= 1 or unset, an error naming the setting otherwise', () => {
+  assert.equal(parseThreads(undefined), null);
+  assert.equal(parseThreads(' '), null);
+  assert.equal(parseThreads('3'), 3);
+  assert.throws(
+    () => parseThreads('two'),
+    (e: unknown) => {
+      assert.ok(e instanceof ArtstyleError);
+      assert.match(e.message, /ARTSTYLE_THREADS/);
+      return true;
+    },
+  );
+  assert.throws(() => parseThreads('0', '--threads'), /--threads/);
+  assert.throws(() => parseThreads('1.5'), /ARTSTYLE_THREADS/);
 });

@@ -2,8 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { KerasBatchNormalization } from '../../lib/models/batch-norm';
 import { SeededDropout, setDropoutStep } from '../../lib/models/seeded-dropout';
 import { train, type TrainResult } from '../../lib/train/loop';
-import { parallelStep } from '../../lib/train/parallel';
-import type { TrainStep } from '../../lib/train/step';
 import { MemorySource, scale } from './fixtures';
 
 /** Shared by the parallel-step tests and their child process (child-parallel.ts). */
@@ -47,14 +45,16 @@ export function buildParallelNet(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out });
 }
 
-/** Three epochs of batch 4 with two worker threads; `hangAt` [epoch, batch] waits to be killed. */
+/**
+ * Three epochs of batch 4 in micro-batches of 2, on `threads` worker threads chosen by the
+ * trainer itself (lib/train/fit.ts); `hangAt` [epoch, batch] waits to be killed.
+ */
 export async function parallelTrainScenario(
   outDir: string,
+  threads: number,
   hangAt?: [number, number],
 ): Promise<TrainResult> {
-  const parallel = await parallelStep({ workers: 2 });
   const model = buildParallelNet();
-  const trainStep: TrainStep = parallel.step;
   try {
     return await train({
       model,
@@ -68,7 +68,8 @@ export async function parallelTrainScenario(
       preprocess: scale,
       setDropoutStep,
       log: null,
-      trainStep,
+      microBatch: 2,
+      threads,
       callbacks: {
         async onBatchEnd(epoch, batch) {
           if (hangAt && hangAt[0] === epoch && hangAt[1] === batch) {
@@ -80,6 +81,5 @@ export async function parallelTrainScenario(
     });
   } finally {
     model.dispose();
-    await parallel.close();
   }
 }

@@ -108,6 +108,46 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
+for (const [workers, microBatch, n] of [
+  [2, 2, 8],
+  [3, 3, 8],
+  [1, 3, 8],
+  [2, 4, 7],
+]) {
+  test(`cpu: micro-batches of ${microBatch} dealt to ${workers} thread(s) make exactly microBatchStep(${microBatch})'s update (batch ${n})`, async () => {
+    await tf.setBackend('cpu');
+    const parallel = await parallelStep({ workers: workers!, microBatch: microBatch! });
+    try {
+      const threads = await twoUpdates(parallel.step, false, n);
+      const micro = await twoUpdates(microBatchStep(microBatch!), false, n);
+      const { diff, update } = maxDiff(threads, micro);
+      assert.ok(update > 1e-3, `the update is not trivial (${update})`);
+      assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
+      assert.deepEqual(threads.results, micro.results);
+    } finally {
+      await parallel.close();
+    }
+  });
+}
+
+test('cpu: a batch no larger than the micro-batch is trained whole, as microBatchStep does', async () => {
+  await tf.setBackend('cpu');
+  const parallel = await parallelStep({ workers: 2, microBatch: 8 });
+  try {
+    const threads = await twoUpdates(parallel.step, false, 6);
+    const whole = await twoUpdates(wholeBatchStep, false, 6);
+    assert.equal(maxDiff(threads, whole).diff, 0);
+    assert.deepEqual(threads.results, whole.results);
+  } finally {
+    await parallel.close();
+  }
+});
+
+test('parallelStep refuses a micro-batch that is not a positive integer, naming it', async () => {
+  await tf.setBackend('cpu');
+  await assert.rejects(parallelStep({ workers: 1, microBatch: 0 }), /microBatch/);
+});
+
 test('shards are cut as micro-batches are: ceil(n / workers) images, the last one shorter', () => {
   assert.deepEqual(shardsOf(16, 2), [
     [0, 8],
@@ -120,10 +160,10 @@ test('shards are cut as micro-batches are: ceil(n / workers) images, the last on
   assert.deepEqual(shardsOf(1, 2), [[0, 1]]);
 });
 
-test('a 2-thread training run killed with SIGKILL mid-epoch resumes bit-identically', async () => {
+test('a 2-thread training run killed with SIGKILL mid-epoch resumes bit-identically, and equals the same run on 1 thread', async () => {
   await tf.setBackend('cpu');
   const ref = tempDir('artstyle-parallel-');
-  const done = await parallelTrainScenario(ref);
+  const done = await parallelTrainScenario(ref, 1);
   assert.equal(done.status, 'completed');
   const dir = tempDir('artstyle-parallel-');
   const child = path.join(__dirname, 'child-parallel.js');
