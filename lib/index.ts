@@ -7,8 +7,8 @@
 
 // Backends and the shared error type.
 export { selectBackend, BACKEND_ORDER, type BackendSelection } from './backend/select';
-// The wasm training kernels (SIMD, or XNNPACK's compositions) are chosen with
-// ARTSTYLE_WASM_KERNELS=composed, not exported here: importing lib/backend/wasm-gradients
+// The wasm training kernels (SIMD by default, or XNNPACK's compositions with
+// ARTSTYLE_WASM_KERNELS=composed) are not exported here: importing lib/backend/wasm-gradients
 // registers the wasm backend, which a plain import of the package must not do.
 export { ArtstyleError, check } from './util/errors';
 export { memoryErrorKind, outOfMemoryError, type MemoryContext } from './util/out-of-memory';

@@ -275,11 +275,17 @@ export const nodeCandidate: BackendCandidate = {
 export const wasmCandidate: BackendCandidate = {
   name: 'wasm',
   async probe() {
+    let kernels = 'simd';
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('@tensorflow/tfjs-backend-wasm');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      (require('./wasm-gradients') as { registerWasmGradients(): void }).registerWasmGradients();
+      const gradients = require('./wasm-gradients') as {
+        registerWasmGradients(): void;
+        wasmKernelSet(): string;
+      };
+      gradients.registerWasmGradients();
+      kernels = gradients.wasmKernelSet();
       await activate('wasm');
     } catch (e) {
       if (isModuleMissing(e, '@tensorflow/tfjs-backend-wasm'))
@@ -293,7 +299,7 @@ export const wasmCandidate: BackendCandidate = {
     return {
       ok: true,
       tfName: 'wasm',
-      detail: 'WebAssembly (XNNPACK, SIMD) with composed training gradients',
+      detail: `WebAssembly (XNNPACK, SIMD) with the project's training gradients (${kernels} kernels)`,
     };
   },
 };

@@ -29,20 +29,20 @@ import '@tensorflow/tfjs-backend-wasm';
 import { columnSum, depthwiseFilterGradient, type DepthwiseGeometry } from './train-kernels';
 
 /**
- * Which training kernels run: 'composed' (default) keeps the XNNPACK compositions below and wasm's
- * own Sum and Mean; 'simd' adds the project's own WebAssembly SIMD kernels
- * (lib/backend/train-kernels.ts: the depthwise filter gradient, Sum and Mean over leading axes),
- * about 1.7x faster per teaching step. The two differ only in float32 summation order, but that
- * is enough to change the teaching run's results, which are calibrated and documented with the
- * composed kernels; so the faster set is opt-in (ARTSTYLE_WASM_KERNELS=simd) until the documented
- * results are re-measured with it.
+ * Which training kernels run: 'simd' (default) adds the project's own WebAssembly SIMD kernels
+ * (lib/backend/train-kernels.ts: the depthwise filter gradient, Sum and Mean over leading axes) to
+ * the XNNPACK compositions below, about 1.7x faster per teaching step; 'composed' keeps the
+ * compositions with wasm's own Sum and Mean (ARTSTYLE_WASM_KERNELS=composed). The two differ only
+ * in float32 summation order (`node dist/bench/train.js --compare-kernels` measures how far one
+ * step's gradients move), which is still enough to change a run's results in their last digits
+ * and beyond: the documented teaching results are measured with 'simd'.
  */
 export type WasmKernelSet = 'simd' | 'composed';
 
-/** The kernel set named by ARTSTYLE_WASM_KERNELS (unset or empty: 'composed'). */
+/** The kernel set named by ARTSTYLE_WASM_KERNELS (unset or empty: 'simd'). */
 export function parseWasmKernelSet(v: string | undefined): WasmKernelSet {
-  if (v === undefined || v === '' || v === 'composed') return 'composed';
-  if (v === 'simd') return 'simd';
+  if (v === undefined || v === '' || v === 'simd') return 'simd';
+  if (v === 'composed') return 'composed';
   throw new Error(`ARTSTYLE_WASM_KERNELS: expected 'simd' or 'composed', got ${JSON.stringify(v)}`);
 }
 

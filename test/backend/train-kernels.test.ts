@@ -59,14 +59,13 @@ describe('SIMD training kernels', () => {
     assert.equal(Buffer.from(bytes).toString('base64'), TRAIN_KERNELS_WASM_BASE64);
   });
 
-  it('run on the wasm backend of this runtime; opt-in, the composed set is the default', async () => {
+  it('run on the wasm backend of this runtime; the SIMD set is the default', async () => {
     await tf.setBackend('wasm');
     assert.equal(trainKernelsAvailable(tf.backend()), true);
-    if (process.env['ARTSTYLE_WASM_KERNELS'] === undefined)
-      assert.equal(wasmKernelSet(), 'composed');
+    if (process.env['ARTSTYLE_WASM_KERNELS'] === undefined) assert.equal(wasmKernelSet(), 'simd');
     assert.throws(() => setWasmKernelSet('fast' as never), /setWasmKernelSet.*"fast"/);
-    assert.equal(parseWasmKernelSet(undefined), 'composed');
-    assert.equal(parseWasmKernelSet(''), 'composed');
+    assert.equal(parseWasmKernelSet(undefined), 'simd');
+    assert.equal(parseWasmKernelSet(''), 'simd');
     assert.equal(parseWasmKernelSet('simd'), 'simd');
     assert.equal(parseWasmKernelSet('composed'), 'composed');
     assert.throws(() => parseWasmKernelSet('fast'), /ARTSTYLE_WASM_KERNELS.*"fast"/);

@@ -6,7 +6,7 @@ import { readCheckpoint } from '../../lib/train/checkpoint';
 import { trainScenario } from './scenarios';
 import { tempDir } from '../tmp';
 
-// The notebooks train on wasm (with the project's composed gradients): resume must be exact there
+// The notebooks train on wasm (with the project's gradient kernels): resume must be exact there
 // too, not only on the cpu backend the other tests use.
 test('on the wasm backend, an interrupted and resumed run equals an uninterrupted one', async () => {
   await selectBackend({ force: 'wasm', log: null });
