@@ -57,7 +57,8 @@ export interface StudyConfig {
    * Images per training micro-batch (gradients accumulated, one update per batch, see
    * lib/train/microbatch.ts); null = chosen from what fits: the whole batch wherever it fits,
    * which is everywhere except full size on the wasm backend. `ARTSTYLE_MICRO_BATCH` or the CLI's
-   * `--micro-batch` sets it.
+   * `--micro-batch` sets it. The micro-batches of a batch train on one worker thread per core
+   * (`ARTSTYLE_THREADS` / `--threads`), which never changes a result.
    */
   microBatch: number | null;
 }
@@ -152,7 +153,10 @@ export const profiles: Record<ProfileName, StudyConfig> = {
     sweep: { blocks: [0, 3, 8, 14] },
     chosenBlocks: 3,
     evalBatchSize: 32,
-    microBatch: null,
+    // Two micro-batches of 8, so that a 2-core machine trains each batch on both cores
+    // (lib/train/parallel.ts); the results are the same on any number of cores. Fine-tuned batch
+    // norm then normalises over 8 images (ghost batch norm, see lib/train/microbatch.ts).
+    microBatch: 8,
   },
   smoke: {
     imageSize: 72,

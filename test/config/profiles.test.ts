@@ -106,9 +106,9 @@ test('wrong types and impossible values name the key and the allowed values', ()
   );
 });
 
-test('microBatch: automatic (null) in every profile, an integer >= 1 when set', () => {
-  for (const name of ['full', 'teaching', 'smoke'])
-    assert.equal(resolveConfig(name).microBatch, null);
+test('microBatch: automatic (null) except teaching (8: two per batch of 16), an integer >= 1 when set', () => {
+  for (const name of ['full', 'smoke']) assert.equal(resolveConfig(name).microBatch, null);
+  assert.equal(resolveConfig('teaching').microBatch, 8);
   assert.equal(resolveConfig('full', { microBatch: 4 }).microBatch, 4);
   fails(
     () => resolveConfig('full', { microBatch: 0 }),
