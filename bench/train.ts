@@ -1,9 +1,11 @@
 /**
  * Training speed of the step the notebooks run, beside PyTorch on the same network, in one run.
  *
- * What is timed: lib/train/step.ts's TrainStep (the trainer's choice on one core: wholeBatchStep, or
- * microBatchStep where the batch does not fit the wasm heap; parallelStep from
- * lib/train/parallel.ts with one worker thread per core) on the study's model, optimizer and loss:
+ * What is timed: lib/train/step.ts's TrainStep as the trainer chooses it (lib/train/fit.ts): the
+ * profile's micro-batch, or the whole batch where it fits the wasm heap, else what fits; on one
+ * core wholeBatchStep or microBatchStep, on n cores parallelStep (lib/train/parallel.ts) with the
+ * micro-batches on min(n, micro-batches) worker threads, which makes the same update. The model,
+ * optimizer and loss are the study's:
  * lib/models buildXception under buildClassifier (256-unit head, L2 0.0075, dropout 0.5), SGD
  * with momentum 0.9 at the teaching profile's fine-tuning rate, Xception's preprocessing, seeded
  * dropout, on the wasm backend with lib/backend's gradient kernels. The first `--warmup` steps
@@ -15,7 +17,10 @@
  * (skipped with a note when torch does not import), and the ratio is printed beside it.
  *
  * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 16 --steps 5 --warmup 2
- *        --cores 1,2 --full --full-batch 16 --frozen 0 --profile --kernels simd|composed]
+ *        --cores 1,2 --full --full-batch 16 --frozen 0 --profile --kernels simd|composed
+ *        --micro-batch 8|auto --full-micro-batch auto|N]
+ *   --micro-batch      at teaching size; default the teaching profile's (8: two per batch)
+ *   --full-micro-batch at full size; default the full profile's (auto: what fits the heap)
  *   --full       also full size (299 px, width 1) at --full-batch
  *   --profile    one tf.profile of a single-core step: kernel time by kernel
  *   --kernels    which gradient kernels to use (lib/backend/wasm-gradients selection)
@@ -36,6 +41,7 @@ import { parallelStep } from '../lib/train/parallel';
 import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
 import type { Batch } from '../lib/train/types';
 import { orderedWeights } from '../lib/train/weights';
+import { profiles } from '../lib/config/profiles';
 import { Rng } from '../lib/util/rng';
 
 interface Config {
@@ -48,9 +54,13 @@ interface Config {
   frozen: number;
   cores: number;
   kernels: WasmKernelSet;
+  /** Images per micro-batch; null = the trainer's automatic choice (what fits the heap). */
+  microBatch: number | null;
 }
 
 interface Options extends Omit<Config, 'cores'> {
+  /** The micro-batch at full size (null: automatic, as the full profile trains). */
+  fullMicroBatch: number | null;
   coreList: number[];
   full: boolean;
   fullBatch: number;
@@ -70,6 +80,9 @@ function parseOptions(argv: string[]): Options {
     warmup: 2,
     frozen: 0,
     kernels: 'simd',
+    // As the teaching profile trains: two micro-batches of 8 per batch of 16.
+    microBatch: profiles.teaching.microBatch,
+    fullMicroBatch: profiles.full.microBatch,
     coreList: [...new Set([1, os.availableParallelism()])],
     full: false,
     fullBatch: 16,
@@ -96,6 +109,11 @@ function parseOptions(argv: string[]): Options {
       o.coreList = next.split(',').map(Number);
       if (o.coreList.some((c) => !Number.isInteger(c) || c < 1))
         throw new Error(`bench/train: --cores expects a list like 1,2, got '${next}'`);
+    } else if (arg === '--micro-batch' || arg === '--full-micro-batch') {
+      const m = next === 'auto' ? null : Number(next);
+      if (m !== null && (!Number.isInteger(m) || m < 1))
+        throw new Error(`bench/train: ${arg} expects an integer >= 1 or auto, got '${next}'`);
+      o[arg === '--micro-batch' ? 'microBatch' : 'fullMicroBatch'] = m;
     } else if (arg === '--kernels') {
       if (next !== 'simd' && next !== 'composed')
         throw new Error(`bench/train: --kernels expects simd or composed, got '${next}'`);
@@ -129,8 +147,9 @@ export function seededBatch(c: Pick<Config, 'input' | 'batch' | 'classes'>, seed
 }
 
 interface ChildResult {
-  /** Images per micro-batch (per worker thread on several cores). */
+  /** Images per micro-batch, and the worker threads that train them (1: the main thread). */
   microBatch: number;
+  threads: number;
   imagesPerSecond: number;
   msPerStep: number;
   peakRssMiB: number;
@@ -153,14 +172,17 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
     classWeights: null,
     preprocess: (x) => preprocessInput('xception', x),
   };
+  // The step the trainer chooses (lib/train/fit.ts chooseRunStep): the micro-batch asked for, or
+  // the whole batch where it fits the wasm heap, else micro-batches of what fits (so the full size
+  // runs at the seed's batch 16); the micro-batches on min(cores, micro-batches) worker threads.
+  const micro = chooseMicroBatch({ model, batchSize: c.batch, requested: c.microBatch });
+  const m = micro.microBatch;
+  const threads = Math.min(c.cores, Math.ceil(c.batch / m));
   const parallel =
-    c.cores > 1 ? await parallelStep({ workers: c.cores, kernels: c.kernels }) : null;
-  // One core: the step the trainer would choose (lib/train/fit.ts): the whole batch where it fits
-  // the wasm heap, else micro-batches of what fits, so the full size runs at the seed's batch 16.
-  const micro = chooseMicroBatch({ model, batchSize: c.batch });
-  const step: TrainStep =
-    parallel?.step ??
-    (micro.microBatch < c.batch ? microBatchStep(micro.microBatch) : wholeBatchStep);
+    threads > 1
+      ? await parallelStep({ workers: threads, microBatch: m, kernels: c.kernels })
+      : null;
+  const step: TrainStep = parallel?.step ?? (m < c.batch ? microBatchStep(m) : wholeBatchStep);
   const batch = seededBatch(c);
   const times: number[] = [];
   for (let s = 0; s < c.warmup + c.steps; s++) {
@@ -176,7 +198,8 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   model.dispose();
   const ms = median(times);
   return {
-    microBatch: parallel ? Math.ceil(c.batch / c.cores) : micro.microBatch,
+    microBatch: m,
+    threads,
     imagesPerSecond: (c.batch * 1000) / ms,
     msPerStep: ms,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -346,29 +369,40 @@ async function main(): Promise<void> {
       `load ${load.join(' ')}; wasm backend, ${o.kernels} gradient kernels`,
   );
   console.log(
-    `step: the trainer's (wholeBatchStep, or microBatchStep where the batch does not fit) on 1 core / parallelStep (n worker threads); Xception + study head, ` +
+    `step: the trainer's (lib/train/fit.ts: wholeBatchStep, microBatchStep, or parallelStep with its micro-batches on min(cores, micro-batches) worker threads); Xception + study head, ` +
       `${o.classes} classes, SGD lr ${LR} momentum ${MOMENTUM}, ${o.frozen} blocks frozen; ` +
       `${o.warmup} warm-up + ${o.steps} timed steps, median`,
   );
   if (noTorch) console.log(noTorch);
-  const sizes: Array<Pick<Config, 'input' | 'width' | 'batch'> & { label: string }> = [
-    { label: 'teaching', input: o.input, width: o.width, batch: o.batch },
+  type Size = Pick<Config, 'input' | 'width' | 'batch' | 'microBatch'> & { label: string };
+  const sizes: Size[] = [
+    { label: 'teaching', input: o.input, width: o.width, batch: o.batch, microBatch: o.microBatch },
   ];
-  if (o.full) sizes.push({ label: 'full', input: 299, width: 1, batch: o.fullBatch });
+  if (o.full)
+    sizes.push({
+      label: 'full',
+      input: 299,
+      width: 1,
+      batch: o.fullBatch,
+      microBatch: o.fullMicroBatch,
+    });
   console.log(
-    '\nsize      px  width batch micro cores |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
+    '\nsize      px  width batch micro cores threads |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
   );
   let profile: string[] | undefined;
+  const scaling: string[] = [];
   for (const size of sizes) {
+    let one: { ours: number | null; torch: number | null } | null = null;
     for (const cores of o.coreList) {
       const c: Config = { ...o, ...size, cores };
       const wantProfile = o.profile && cores === 1 && size.label === 'teaching';
       const ours = runOurs(c, wantProfile);
       const torch = noTorch ? noTorch : runTorch(c);
       const micro = typeof ours === 'string' ? '-' : String(ours.microBatch);
+      const threads = typeof ours === 'string' ? '-' : String(ours.threads);
       let line =
         `${size.label.padEnd(9)} ${String(size.input).padStart(3)} ${String(size.width).padStart(6)} ` +
-        `${String(size.batch).padStart(5)} ${micro.padStart(5)} ${String(cores).padStart(5)} | `;
+        `${String(size.batch).padStart(5)} ${micro.padStart(5)} ${String(cores).padStart(5)} ${threads.padStart(7)} | `;
       if (typeof ours === 'string') line += ours.padEnd(37);
       else {
         line += `${ours.imagesPerSecond.toFixed(2).padStart(12)} ${ours.msPerStep.toFixed(0).padStart(8)} ${ours.peakRssMiB.toFixed(0).padStart(8)}`;
@@ -382,8 +416,21 @@ async function main(): Promise<void> {
           line += ` | ${(ours.imagesPerSecond / torch.images_per_s).toFixed(2).padStart(9)}x`;
       }
       console.log(line);
+      const rate = {
+        ours: typeof ours === 'string' ? null : ours.imagesPerSecond,
+        torch: typeof torch === 'string' ? null : torch.images_per_s,
+      };
+      if (cores === 1) one = rate;
+      else if (one) {
+        const x = (a: number | null, b: number | null) =>
+          a !== null && b !== null ? `${(a / b).toFixed(2)}x` : '-';
+        scaling.push(
+          `${size.label}: ${cores} cores over 1: ours ${x(rate.ours, one.ours)}, torch ${x(rate.torch, one.torch)}`,
+        );
+      }
     }
   }
+  if (scaling.length) console.log('\nscaling ' + scaling.join('; '));
   if (profile) console.log('\n' + profile.join('\n'));
   console.log(
     `\nload after: ${os
