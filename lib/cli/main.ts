@@ -79,8 +79,12 @@ async function runAllNotebooks(params: RunParams, only: string[]): Promise<void>
       // A kernel that died (not a cell that failed) is run once more: every step resumes from its
       // checkpoints, so the second run continues where the first stopped.
       if (!(e instanceof ArtstyleError && e.code === 'kernel-died')) throw e;
+      // The first attempt's log is kept beside the second's, so the cause can still be read.
+      const log = path.join(outDir, `${name}.log`);
+      const kept = path.join(outDir, `${name}.died.log`);
+      if (fs.existsSync(log)) fs.renameSync(log, kept);
       console.log(
-        `[all] ${name}: the kernel died (${path.join(outDir, `${name}.log`)}); running it again, resuming from the checkpoints`,
+        `[all] ${name}: the kernel died (its output: ${kept}); running it again, resuming from the checkpoints\n${e.message}`,
       );
       done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
     }
