@@ -14,4 +14,10 @@ export * from './weights';
 export * from './classWeights';
 export * from './sweep';
 export * from './microbatch';
-export { parallelStep, shardsOf, type ParallelStep, type ParallelStepOptions } from './parallel';
+export {
+  parallelStep,
+  shardsOf,
+  shardsOfSize,
+  type ParallelStep,
+  type ParallelStepOptions,
+} from './parallel';

@@ -9,15 +9,17 @@ import type { Batch } from './types';
 import { orderedWeights } from './weights';
 
 /**
- * A data-parallel training step on worker threads: the batch is cut into `workers` contiguous
- * shards (as lib/train/microbatch.ts cuts micro-batches: ceil(n / workers) images each), every
- * worker thread holds a replica of the model on its own tfjs backend (its own wasm heap) and
- * computes its shard's gradients (lib/train/microbatch microBatchGradients), and the main thread
- * sums them in shard order and applies ONE optimizer update to the real model. So the update is
- * bit for bit the one `microBatchStep(ceil(n / workers))` makes in one thread: same shard losses,
- * same dropout masks (each shard takes its rows of the whole batch's mask), same order of the
- * gradient sum, same combination of the batch-norm moving statistics; results stay seeded, and a
- * resumed run (the loop's checkpoints hold only the main model and optimizer) is bit-identical.
+ * A data-parallel training step on worker threads: the batch is cut into micro-batches
+ * (`microBatch` images each, or one per thread: ceil(n / workers)), dealt to the threads in turn;
+ * every worker thread holds a replica of the model on its own tfjs backend (its own wasm heap) and
+ * computes its micro-batches' gradients (lib/train/microbatch microBatchGradients), and the main
+ * thread sums them in micro-batch order and applies ONE optimizer update to the real model. So the
+ * update is bit for bit the one `microBatchStep(m)` makes in one thread, whatever the number of
+ * threads: same losses, same dropout masks (each micro-batch takes its rows of the whole batch's
+ * mask), same order of the gradient sum, same combination of the batch-norm moving statistics;
+ * results stay seeded, and a resumed run (the loop's checkpoints hold only the main model and
+ * optimizer) is bit-identical, on any thread count. lib/train/fit.ts uses it for a run whose
+ * batches are split, on chooseThreads' count.
  *
  * Batch norm in training mode therefore has micro-batch.ts's approximation ("ghost" batch norm:
  * each shard normalises with its own statistics); frozen batch norm is exact. Why threads and
