@@ -174,13 +174,19 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   };
   // The step the trainer chooses (lib/train/fit.ts chooseRunStep): the micro-batch asked for, or
   // the whole batch where it fits the wasm heap, else micro-batches of what fits (so the full size
-  // runs at the seed's batch 16); the micro-batches on min(cores, micro-batches) worker threads.
+  // runs at the seed's batch 16); the micro-batches on min(cores, micro-batches) threads: the
+  // main thread and the rest as workers.
   const micro = chooseMicroBatch({ model, batchSize: c.batch, requested: c.microBatch });
   const m = micro.microBatch;
   const threads = Math.min(c.cores, Math.ceil(c.batch / m));
   const parallel =
     threads > 1
-      ? await parallelStep({ workers: threads, microBatch: m, kernels: c.kernels })
+      ? await parallelStep({
+          workers: threads - 1,
+          microBatch: m,
+          mainThread: true,
+          kernels: c.kernels,
+        })
       : null;
   const step: TrainStep = parallel?.step ?? (m < c.batch ? microBatchStep(m) : wholeBatchStep);
   const batch = seededBatch(c);

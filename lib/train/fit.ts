@@ -206,14 +206,15 @@ export function chooseRunStep(run: FitRun, recorded: Record<string, unknown> | n
 }
 
 /**
- * lib/train/parallel.ts's step on `workers` threads, started at the first batch (a run that is
- * already complete starts none) and ended by fit through `run.closeStep`.
+ * lib/train/parallel.ts's step on `threads` threads: the main thread and threads - 1 workers,
+ * started at the first batch (a run that is already complete starts none) and ended by fit
+ * through `run.closeStep`.
  */
-function threadedStep(run: FitRun, workers: number, microBatch: number): TrainStep {
+function threadedStep(run: FitRun, threads: number, microBatch: number): TrainStep {
   let started: Promise<ParallelStep> | null = null;
   const stepFor = (): Promise<ParallelStep> => {
     if (!started) {
-      started = parallelStep({ workers, microBatch });
+      started = parallelStep({ workers: threads - 1, microBatch, mainThread: true });
       run.closeStep = async () => (await started)?.close();
     }
     return started;

@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { check } from '../util/errors';
-import { MovingStatsCombiner, seededDropouts, trainingBatchNorms } from './microbatch';
+import type { SeededDropout } from '../models/seeded-dropout';
+import {
+  microBatchGradients,
+  MovingStatsCombiner,
+  seededDropouts,
+  trainingBatchNorms,
+} from './microbatch';
 import { wholeBatchStep, type StepContext, type StepResult, type TrainStep } from './step';
 import type { Batch } from './types';
 import { orderedWeights } from './weights';
@@ -44,6 +50,13 @@ export interface ParallelStepOptions {
    * the cores of the machine. Omitted: one shard per thread, ceil(n / workers) images each.
    */
   microBatch?: number;
+  /**
+   * The main thread trains micro-batches too, as one more lane beside the workers (micro-batch k
+   * goes to lane k mod (workers + 1), lane 0 being the main thread), instead of waiting for them:
+   * on n cores, n - 1 workers then keep every core busy, and the main thread's share needs no copy
+   * of the weights. The update is the same bit for bit (same function, same backend).
+   */
+  mainThread?: boolean;
   /** The wasm kernel set of lib/backend/wasm-gradients for the workers (default: theirs). */
   kernels?: 'simd' | 'composed';
 }
@@ -100,13 +113,14 @@ export interface WorkerResult {
 type WorkerReply = WorkerResult | { kind: 'ready' } | { kind: 'error'; message: string };
 
 class Replica {
-  private pending: { resolve(r: WorkerReply): void; reject(e: Error): void } | null = null;
+  /** Replies come in the order the messages were sent: one resolver per message, in order. */
+  private readonly pending: { resolve(r: WorkerReply): void; reject(e: Error): void }[] = [];
   private failure: Error | null = null;
 
   constructor(readonly thread: Worker) {
     thread.on('message', (r: WorkerReply) => {
-      const p = this.pending;
-      this.pending = null;
+      const p = this.pending.shift();
+      if (this.pending.length === 0) this.thread.unref();
       if (r.kind === 'error') p?.reject(new Error(`parallel training worker: ${r.message}`));
       else p?.resolve(r);
     });
@@ -117,19 +131,17 @@ class Replica {
 
   private fail(e: Error): void {
     this.failure ??= e;
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(e);
+    for (const p of this.pending.splice(0)) p.reject(e);
   }
 
   /** Sends `message`; resolves with the worker's reply. The thread keeps Node alive meanwhile. */
   ask(message: WorkerMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending.push({ resolve, reject });
       this.thread.ref();
       this.thread.postMessage(message, transfer);
-    }).finally(() => this.thread.unref());
+    });
   }
 }
 
@@ -145,10 +157,56 @@ export function shardsOfSize(n: number, size: number): Array<[number, number]> {
   return out;
 }
 
+/**
+ * One shard trained on the main thread, answered as a worker would answer it (copies of the
+ * gradients and of the moving statistics it left), from the same preprocessed pixels the workers
+ * get; the statistics are put back to the batch's starting values first, and the dropout layers
+ * to the batch's step and this shard's rows.
+ */
+function mainShard(
+  batch: Batch,
+  x: Float32Array,
+  ctx: StepContext,
+  [start, m]: [number, number],
+  dropouts: SeededDropout[],
+  combiner: MovingStatsCombiner | null,
+): WorkerResult {
+  const steps = dropouts.map((d) => d.step);
+  combiner?.reset();
+  dropouts.forEach((d) => (d.batchSlice = { start, total: batch.n }));
+  try {
+    const { preprocess: _p, ...rest } = ctx;
+    const out = microBatchGradients({ ...batch, x }, rest, start, m, start === 0);
+    const grads = ctx.variables.map((v) => {
+      const g = out.grads[v.name];
+      return g ? new Float32Array(g.dataSync() as Float32Array) : null;
+    });
+    const stats = trainingBatchNorms(ctx.model).flatMap((b) => [
+      new Float32Array(b.mean.read().dataSync() as Float32Array),
+      new Float32Array(b.variance.read().dataSync() as Float32Array),
+    ]);
+    const result: WorkerResult = {
+      kind: 'result',
+      loss: out.value.dataSync()[0]!,
+      correct: out.hit.dataSync()[0]!,
+      grads,
+      stats,
+    };
+    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
+    return result;
+  } finally {
+    dropouts.forEach((d, i) => {
+      d.batchSlice = null;
+      d.step = steps[i]!;
+    });
+  }
+}
+
 export async function parallelStep(options: ParallelStepOptions = {}): Promise<ParallelStep> {
   const count = options.workers ?? os.availableParallelism();
   check(Number.isInteger(count) && count >= 1, 'workers', `expected an integer >= 1, got ${count}`);
   const microBatch = options.microBatch;
+  const mainThread = options.mainThread ?? false;
   check(
     microBatch === undefined || (Number.isInteger(microBatch) && microBatch >= 1),
     'microBatch',
@@ -231,23 +289,27 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     };
     const shards =
       microBatch === undefined ? shardsOf(batch.n, count) : shardsOfSize(batch.n, microBatch);
-    const replies: WorkerResult[] = new Array<WorkerResult>(shards.length);
-    await Promise.all(
-      replicas.map(async (replica, w) => {
-        for (let k = w; k < shards.length; k += count) {
-          const [start, m] = shards[k]!;
-          replies[k] = (await replica.ask({ ...base, start, m })) as WorkerResult;
-        }
-      }),
-    );
-
-    // Gradients summed in shard order, as microBatchStep sums its micro-batches.
-    let loss = 0;
-    let correct = 0;
+    const lanes = count + (mainThread ? 1 : 0);
+    const onMain = (k: number) => mainThread && k % lanes === 0;
+    // The moving statistics before the batch, taken before the main thread's shards change them.
     const bn = trainingBatchNorms(model);
     const combiner = bn.length ? new MovingStatsCombiner(bn) : null;
     const sums: Array<tf.Tensor | null> = variables.map(() => null);
+    let loss = 0;
+    let correct = 0;
     try {
+      // Every worker gets all of its shards at once (it answers them in order), then the main
+      // thread trains its own while the workers train theirs.
+      const asked = shards.map(([start, m], k) =>
+        onMain(k) ? null : replicas[(k % lanes) - (mainThread ? 1 : 0)]!.ask({ ...base, start, m }),
+      );
+      const replies: WorkerResult[] = [];
+      for (let k = 0; k < shards.length; k++)
+        if (onMain(k)) replies[k] = mainShard(batch, x, ctx, shards[k]!, dropouts, combiner);
+      for (let k = 0; k < shards.length; k++)
+        if (!onMain(k)) replies[k] = (await asked[k]) as WorkerResult;
+
+      // Gradients summed in shard order, as microBatchStep sums its micro-batches.
       replies.forEach((r, k) => {
         loss += r.loss;
         correct += r.correct;

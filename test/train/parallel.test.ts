@@ -89,6 +89,21 @@ for (const backend of ['cpu', 'wasm']) {
     }
   });
 
+  test(`${backend}: the main thread and 1 worker, as the trainer runs 2 cores, make exactly microBatchStep(4)'s update`, async () => {
+    await tf.setBackend(backend);
+    const parallel = await parallelStep({ workers: 1, microBatch: 4, mainThread: true });
+    try {
+      const threads = await twoUpdates(parallel.step, false);
+      const micro = await twoUpdates(microBatchStep(4), false);
+      const { diff, update } = maxDiff(threads, micro);
+      assert.ok(update > 1e-3, `the update is not trivial (${update})`);
+      assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
+      assert.deepEqual(threads.results, micro.results);
+    } finally {
+      await parallel.close();
+    }
+  });
+
   test(`${backend}: with batch norm frozen, 2 threads match the whole-batch step (float rounding)`, async () => {
     await tf.setBackend(backend);
     const parallel = await parallelStep({ workers: 2 });
@@ -108,15 +123,23 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-for (const [workers, microBatch, n] of [
-  [2, 2, 8],
-  [3, 3, 8],
-  [1, 3, 8],
-  [2, 4, 7],
+for (const [workers, microBatch, n, main] of [
+  [2, 2, 8, 0],
+  [3, 3, 8, 0],
+  [1, 3, 8, 0],
+  [2, 4, 7, 0],
+  [1, 4, 8, 1],
+  [1, 2, 8, 1],
+  [2, 2, 7, 1],
 ]) {
-  test(`cpu: micro-batches of ${microBatch} dealt to ${workers} thread(s) make exactly microBatchStep(${microBatch})'s update (batch ${n})`, async () => {
+  const who = main ? `the main thread and ${workers} worker(s)` : `${workers} worker(s)`;
+  test(`cpu: micro-batches of ${microBatch} dealt to ${who} make exactly microBatchStep(${microBatch})'s update (batch ${n})`, async () => {
     await tf.setBackend('cpu');
-    const parallel = await parallelStep({ workers: workers!, microBatch: microBatch! });
+    const parallel = await parallelStep({
+      workers: workers!,
+      microBatch: microBatch!,
+      mainThread: main === 1,
+    });
     try {
       const threads = await twoUpdates(parallel.step, false, n);
       const micro = await twoUpdates(microBatchStep(microBatch!), false, n);
