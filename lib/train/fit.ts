@@ -391,7 +391,10 @@ export async function fit(spec: FitSpec, callbacks: FitCallback[] = []): Promise
   try {
     await fire(callbacks, 'beforeFit', run);
     if (run.microBatch < spec.batchSize && !spec.trainStep) {
-      const on = run.threads > 1 ? `, on ${run.threads} worker threads (${run.threadsReason})` : '';
+      const on =
+        run.threads > 1
+          ? `, on ${run.threads} threads: the main one and ${run.threads - 1} worker(s) (${run.threadsReason})`
+          : '';
       run.log?.(
         `${run.label}: batch ${spec.batchSize} in micro-batches of ${run.microBatch} (${run.microBatchReason})${on}`,
       );
