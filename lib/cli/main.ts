@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import { selectBackend } from '../backend/select';
 import { countsTable } from '../data/countsTable';
-import { executeNotebook, listNotebooks, notebookErrors } from '../notebooks/run';
+import { executeNotebookResuming, listNotebooks, notebookErrors } from '../notebooks/run';
 import {
   buildReport,
   closeBrowser,
@@ -72,22 +72,14 @@ async function runAllNotebooks(params: RunParams, only: string[]): Promise<void>
   for (const nb of chosen) {
     const name = path.basename(nb, '.ipynb');
     console.log(`[all] executing ${name} (profile ${params.profile}) ...`);
-    let done;
-    try {
-      done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
-    } catch (e) {
-      // A kernel that died (not a cell that failed) is run once more: every step resumes from its
-      // checkpoints, so the second run continues where the first stopped.
-      if (!(e instanceof ArtstyleError && e.code === 'kernel-died')) throw e;
-      // The first attempt's log is kept beside the second's, so the cause can still be read.
-      const log = path.join(outDir, `${name}.log`);
-      const kept = path.join(outDir, `${name}.died.log`);
-      if (fs.existsSync(log)) fs.renameSync(log, kept);
-      console.log(
-        `[all] ${name}: the kernel died (its output: ${kept}); running it again, resuming from the checkpoints\n${e.message}`,
-      );
-      done = await executeNotebook(nb, { outDir, env: paramsEnv(params), html: true });
-    }
+    const done = await executeNotebookResuming(
+      nb,
+      { outDir, env: paramsEnv(params), html: true },
+      (e, kept) =>
+        console.log(
+          `[all] ${name}: the kernel died (its output: ${kept}); running it again, resuming from the checkpoints\n${e.message}`,
+        ),
+    );
     const errors = notebookErrors(done.executed);
     if (errors.length)
       throw new ArtstyleError(

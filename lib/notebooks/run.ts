@@ -156,6 +156,29 @@ export async function executeNotebook(
   return result;
 }
 
+/**
+ * `executeNotebook`, run once more when its kernel process dies (not when a cell fails): every
+ * step of the studies resumes from its checkpoints, so the second run continues where the first
+ * stopped. The first run's log is kept as `<name>.died.log`; `onRetry` hears about the retry.
+ */
+export async function executeNotebookResuming(
+  notebook: string,
+  options: ExecuteOptions,
+  onRetry: (error: ArtstyleError, keptLog: string) => void = () => undefined,
+): Promise<ExecutedNotebook> {
+  try {
+    return await executeNotebook(notebook, options);
+  } catch (e) {
+    if (!(e instanceof ArtstyleError && e.code === 'kernel-died')) throw e;
+    const stem = path.basename(notebook, '.ipynb');
+    const log = path.join(options.outDir, `${stem}.log`);
+    const kept = path.join(options.outDir, `${stem}.died.log`);
+    if (fs.existsSync(log)) fs.renameSync(log, kept);
+    onRetry(e, kept);
+    return executeNotebook(notebook, options);
+  }
+}
+
 interface NotebookJson {
   cells: {
     cell_type: string;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { executeNotebook } from '../../lib/notebooks/run';
+import { executeNotebook, executeNotebookResuming } from '../../lib/notebooks/run';
 import { ArtstyleError } from '../../lib/util/errors';
 import { tempDir } from '../tmp';
 
@@ -42,6 +42,29 @@ describe('executeNotebook with the tslab kernel', { timeout: 120_000 }, () => {
       !fs.existsSync(path.join(out, 'x.ipynb')),
       'no executed notebook is written for a run that died',
     );
+  });
+
+  it('executeNotebookResuming runs a notebook whose kernel died once more, keeping the first log', async () => {
+    const dir = tempDir('kernel-');
+    const marker = path.join(dir, 'first-run-done');
+    const nb = writeNotebook(dir, [
+      `const fs = require('fs');
+if (!fs.existsSync(${JSON.stringify(marker)})) {
+  fs.writeFileSync(${JSON.stringify(marker)}, '');
+  process.exit(3);
+}
+console.log('second run');`,
+    ]);
+    const out = path.join(dir, 'out');
+    const retries: string[] = [];
+    const done = await executeNotebookResuming(nb, { outDir: out }, (e, kept) => {
+      assert.equal(e.code, 'kernel-died');
+      retries.push(kept);
+    });
+    assert.deepEqual(retries, [path.join(out, 'x.died.log')]);
+    assert.match(fs.readFileSync(path.join(out, 'x.died.log'), 'utf8'), /Kernel died/);
+    assert.doesNotMatch(fs.readFileSync(path.join(out, 'x.log'), 'utf8'), /Kernel died/);
+    assert.match(fs.readFileSync(done.executed, 'utf8'), /second run/);
   });
 
   it('a cell that throws fails the notebook with the message tslab printed', async () => {
