@@ -238,7 +238,12 @@ export class SimpleNeuralNetwork {
     if (v === null) return grads;
     for (const name of ['W1', 'W2', 'W3'] as const) {
       const g = grads[name].data;
-      for (let i = 0; i < g.length; i++) g[i] = Math.min(v, Math.max(-v, g[i] as number));
+      // min(v, max(-v, x)) for every x, NaN and -0 included, without the calls' checks.
+      for (let i = 0; i < g.length; i++) {
+        const x = g[i] as number;
+        if (x > v) g[i] = v;
+        else if (x < -v) g[i] = -v;
+      }
     }
     return grads;
   }
