@@ -131,3 +131,17 @@ test("lossOn 'none' trains the same weights as 'full' and records no loss; a bad
     /lossOn: expected 'full', 'batches' or 'none', got all/,
   );
 });
+
+test('clipGradients gives min(v, max(-v, g)) bit for bit, NaN, -0 and the bounds included', () => {
+  const values = [NaN, -0, 0, 0.5, -0.5, 0.49999, -0.50001, 3, -3, Infinity, -Infinity, 1e-300];
+  const net = new SimpleNeuralNetwork({ gradientClipValue: 0.5, hiddenSizes: [1, 1] });
+  net.init(values.length, 1);
+  const grads = Object.fromEntries(
+    (['W1', 'b1', 'W2', 'b2', 'W3', 'b3'] as const).map((n) => [n, zeros(1, 1)]),
+  ) as Params;
+  grads.W1 = { rows: values.length, cols: 1, data: Float64Array.from(values) };
+  net.clipGradients(grads);
+  values.forEach((x, i) =>
+    assert.ok(Object.is(grads.W1.data[i], Math.min(0.5, Math.max(-0.5, x))), `value ${x}`),
+  );
+});
