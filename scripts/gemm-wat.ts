@@ -153,8 +153,95 @@ export function gemmWat(rows = 4, vectors = 2): string {
   w('      (local.set $i0 (i32.add (local.get $i0) (i32.const 8)))');
   w('      (br $i0loop)))');
   w('  )');
+  w('');
+  updateKernels(w);
   w(')');
   return L.join('\n') + '\n';
+}
+
+/**
+ * The optimisers' elementwise updates (lib/mlp/updates.ts has the same formulas in JavaScript):
+ * two float64 values per instruction, then a scalar tail for an odd length. Each value goes
+ * through the same operations in the same order as the JavaScript loop (separate multiply and
+ * add; IEEE division and square root, correctly rounded in both), so the results are
+ * bit-identical.
+ */
+function updateKernels(w: (s: string) => number): void {
+  /** A loop over n float64 values at byte offset $o of each pointer: `vec` per pair, `one` for the tail. */
+  const loop = (vec: string[], one: string[]): void => {
+    w('    (local.set $end (i32.shl (local.get $n) (i32.const 3)))');
+    w('    (local.set $end2 (i32.and (local.get $end) (i32.const -16)))');
+    w('    (local.set $o (i32.const 0))');
+    w('    (block $vend (loop $vloop');
+    w('      (br_if $vend (i32.ge_u (local.get $o) (local.get $end2)))');
+    for (const x of vec) w('      ' + x);
+    w('      (local.set $o (i32.add (local.get $o) (i32.const 16)))');
+    w('      (br $vloop)))');
+    w('    (if (i32.lt_u (local.get $o) (local.get $end)) (then');
+    for (const x of one) w('      ' + x);
+    w('    ))');
+  };
+  const at = (ptr: string): string => `(i32.add (local.get ${ptr}) (local.get $o))`;
+  w('  ;; x <- x s over n values (a product divided by the batch size).');
+  w('  (func (export "scale") (param $x i32) (param $n i32) (param $s f64)');
+  w('    (local $o i32) (local $end i32) (local $end2 i32) (local $vs v128)');
+  w('    (local.set $vs (f64x2.splat (local.get $s)))');
+  loop(
+    [`(v128.store ${at('$x')} (f64x2.mul (v128.load ${at('$x')}) (local.get $vs)))`],
+    [`(f64.store ${at('$x')} (f64.mul (f64.load ${at('$x')}) (local.get $s)))`],
+  );
+  w('  )');
+  w('');
+  w('  ;; w <- w - lr g over n values (plain SGD).');
+  w('  (func (export "sgd") (param $w i32) (param $g i32) (param $n i32) (param $lr f64)');
+  w('    (local $o i32) (local $end i32) (local $end2 i32) (local $vlr v128)');
+  w('    (local.set $vlr (f64x2.splat (local.get $lr)))');
+  loop(
+    [
+      `(v128.store ${at('$w')} (f64x2.sub (v128.load ${at('$w')}) (f64x2.mul (local.get $vlr) (v128.load ${at('$g')}))))`,
+    ],
+    [
+      `(f64.store ${at('$w')} (f64.sub (f64.load ${at('$w')}) (f64.mul (local.get $lr) (f64.load ${at('$g')}))))`,
+    ],
+  );
+  w('  )');
+  w('');
+  w('  ;; Adam over n values: m <- b1 m + (1 - b1) g, v <- b2 v + ((1 - b2) g) g,');
+  w('  ;; w <- w - (lr (m / c1)) / (sqrt(v / c2) + eps); omb1 = 1 - b1, omb2 = 1 - b2.');
+  w(
+    '  (func (export "adam") (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)',
+  );
+  w(
+    '    (param $b1 f64) (param $omb1 f64) (param $b2 f64) (param $omb2 f64) (param $c1 f64) (param $c2 f64) (param $lr f64) (param $eps f64)',
+  );
+  w('    (local $o i32) (local $end i32) (local $end2 i32)');
+  const consts = ['b1', 'omb1', 'b2', 'omb2', 'c1', 'c2', 'lr', 'eps'];
+  w('    ' + consts.map((c) => `(local $v${c} v128)`).join(' '));
+  w(
+    '    (local $gv v128) (local $mv v128) (local $vv v128) (local $gs f64) (local $ms f64) (local $vs f64)',
+  );
+  for (const c of consts) w(`    (local.set $v${c} (f64x2.splat (local.get $${c})))`);
+  const step = (
+    T: 'f64x2' | 'f64',
+    load: string,
+    store: string,
+    g: string,
+    m: string,
+    v: string,
+    k: (c: string) => string,
+  ): string[] => [
+    `(local.set ${g} (${load} ${at('$g')}))`,
+    `(local.set ${m} (${T}.add (${T}.mul ${k('b1')} (${load} ${at('$m')})) (${T}.mul ${k('omb1')} (local.get ${g}))))`,
+    `(${store} ${at('$m')} (local.get ${m}))`,
+    `(local.set ${v} (${T}.add (${T}.mul ${k('b2')} (${load} ${at('$v')})) (${T}.mul (${T}.mul ${k('omb2')} (local.get ${g})) (local.get ${g}))))`,
+    `(${store} ${at('$v')} (local.get ${v}))`,
+    `(${store} ${at('$w')} (${T}.sub (${load} ${at('$w')}) (${T}.div (${T}.mul ${k('lr')} (${T}.div (local.get ${m}) ${k('c1')})) (${T}.add (${T}.sqrt (${T}.div (local.get ${v}) ${k('c2')})) ${k('eps')}))))`,
+  ];
+  loop(
+    step('f64x2', 'v128.load', 'v128.store', '$gv', '$mv', '$vv', (c) => `(local.get $v${c})`),
+    step('f64', 'f64.load', 'f64.store', '$gs', '$ms', '$vs', (c) => `(local.get $${c})`),
+  );
+  w('  )');
 }
 
 /** Compiles WebAssembly text with wabt (a development dependency). */

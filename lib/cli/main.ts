@@ -312,7 +312,7 @@ async function featuresCommand(params: RunParams): Promise<void> {
         }),
       });
   }
-  const seeds = study2.repeatOverSeeds(params, config, data, { done: results });
+  const seeds = await study2.repeatOverSeeds(params, config, data, { done: results });
   const spreads = study2.seedSpreads(seeds);
   const diffs = study2.pairedDifferences(seeds);
   for (const kind of ['painting', 'artist'] as const) {

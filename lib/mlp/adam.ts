@@ -9,8 +9,7 @@
  * t = 1, 3, 5... for weights and 2, 4, 6... for biases. Here t counts optimisation steps.
  */
 import { check } from '../util/errors';
-import { zeros } from './matrix';
-import { PARAM_NAMES, Params, SimpleNeuralNetwork, SnnOptions } from './snn';
+import { checkSameShape, PARAM_NAMES, Params, SimpleNeuralNetwork, SnnOptions } from './snn';
 
 export interface AdamOptions extends SnnOptions {
   beta1?: number;
@@ -37,12 +36,17 @@ export class AdamNeuralNetwork extends SimpleNeuralNetwork {
     check(this.epsilon > 0, 'epsilon', `expected > 0, got ${this.epsilon}`);
   }
 
+  /** The weights and both moments live in the engine's memory, updated there in place. */
+  protected override residentCopies(): number {
+    return 3;
+  }
+
   override init(inputSize: number, outputSize: number): void {
     super.init(inputSize, outputSize);
     const p = this.requireParams();
     const zerosLike = (): Params => {
       const out: Partial<Params> = {};
-      for (const name of PARAM_NAMES) out[name] = zeros(p[name].rows, p[name].cols);
+      for (const name of PARAM_NAMES) out[name] = this.products.alloc(p[name].rows, p[name].cols);
       return out as Params;
     };
     this.m = zerosLike();
@@ -50,27 +54,23 @@ export class AdamNeuralNetwork extends SimpleNeuralNetwork {
     this.t = 0;
   }
 
+  /** The update of the file comment (lib/mlp/updates.ts `adamUpdate`, in the engine). */
   override step(grads: Params): void {
     const p = this.requireParams();
     const m = this.m as Params;
     const v = this.v as Params;
     this.t += 1;
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
-    const { beta1, beta2, epsilon, learningRate } = this;
+    const constants = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      learningRate: this.learningRate,
+      c1: 1 - this.beta1 ** this.t,
+      c2: 1 - this.beta2 ** this.t,
+    };
     for (const name of PARAM_NAMES) {
-      const w = p[name].data;
-      const g = grads[name].data;
-      const mm = m[name].data;
-      const vv = v[name].data;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] as number;
-        mm[i] = beta1 * (mm[i] as number) + (1 - beta1) * gi;
-        vv[i] = beta2 * (vv[i] as number) + (1 - beta2) * gi * gi;
-        const mHat = (mm[i] as number) / c1;
-        const vHat = (vv[i] as number) / c2;
-        w[i] -= (learningRate * mHat) / (Math.sqrt(vHat) + epsilon);
-      }
+      checkSameShape(grads[name], p[name], name);
+      this.products.adam(p[name], grads[name], m[name], v[name], constants);
     }
   }
 }

@@ -18,7 +18,7 @@
 import { Matrix } from 'ml-matrix';
 import { check } from '../util/errors';
 import { Mat, toMat, toMatrix, zeros } from './matrix';
-import { SimpleNeuralNetwork, SnnOptions } from './snn';
+import { FitOptions, SimpleNeuralNetwork, SnnOptions } from './snn';
 
 export interface BnnOptions extends Omit<SnnOptions, 'gradientClipValue'> {
   /** How many SNNs at most; the seed does not say, 3 here. */
@@ -33,7 +33,8 @@ export interface BnnFitOptions {
   /** Epochs per member; the seed's BNN default is 10. */
   epochs?: number;
   batchSize?: number;
-  lossOn?: 'full' | 'batches';
+  /** As the SNN's (`FitOptions`); 'none' leaves `histories` empty. */
+  lossOn?: FitOptions['lossOn'];
   onEpoch?: (member: number, epoch: number, loss: number) => void;
 }
 

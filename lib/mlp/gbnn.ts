@@ -74,6 +74,8 @@ export interface GradientBoostingFitOptions {
   /** SGD epochs per member. */
   epochs?: number;
   batchSize?: number;
+  /** The members' epoch losses on their pseudo-residuals ('full', the default) or none ('none'). */
+  lossOn?: 'full' | 'none';
   onMember?: (member: number, trainLoss: number) => void;
 }
 
@@ -173,7 +175,11 @@ export class GradientBoostedNetwork {
       const r = GradientBoostedNetwork.pseudoResiduals(F, Y);
       const member = new LinearOutputNetwork({ ...this.memberOptions, seed: seed + m });
       this.histories.push(
-        member.fit(X, r, { epochs: options.epochs ?? 10, batchSize: options.batchSize ?? 32 }),
+        member.fit(X, r, {
+          epochs: options.epochs ?? 10,
+          batchSize: options.batchSize ?? 32,
+          lossOn: options.lossOn ?? 'full',
+        }),
       );
       this.members.push(member);
       const h = member.predictMat(X);

@@ -60,8 +60,10 @@ export interface FitOptions {
   /**
    * 'full' (the seed): after each epoch, one forward pass over all of X gives the epoch's loss.
    * 'batches': the mean of the mini-batch losses seen during the epoch (no extra pass).
+   * 'none': no loss at all (nothing is returned or passed to `onEpoch`); the weights trained
+   * are the same as with 'full', whose pass only reads them.
    */
-  lossOn?: 'full' | 'batches';
+  lossOn?: 'full' | 'batches' | 'none';
   onEpoch?: (epoch: number, loss: number) => void;
 }
 
@@ -113,6 +115,15 @@ export function binaryCrossEntropy(yPred: Mat, yTrue: Mat): number {
   return -s / yPred.rows;
 }
 
+/** A gradient must have its parameter's shape (the updates run over the flat arrays). */
+export function checkSameShape(g: Mat, p: Mat, name: string): void {
+  check(
+    g.rows === p.rows && g.cols === p.cols,
+    `gradient ${name}`,
+    `shape ${g.rows}x${g.cols} differs from the parameter's ${p.rows}x${p.cols}`,
+  );
+}
+
 export class SimpleNeuralNetwork {
   readonly hiddenSizes: [number, number];
   readonly learningRate: number;
@@ -159,7 +170,7 @@ export class SimpleNeuralNetwork {
     ]);
     this.products = createProducts({
       engine: this.engine,
-      residentBytes: residentBytesFor(shapes),
+      residentBytes: residentBytesFor(shapes) * this.residentCopies(),
     });
     const p: Partial<Params> = {};
     for (let l = 1; l <= 3; l++) {
@@ -169,6 +180,15 @@ export class SimpleNeuralNetwork {
       p[`b${l}` as ParamName] = this.products.alloc(1, sizes[l] as number);
     }
     this.params = p as Params;
+  }
+
+  /**
+   * How many parameter-sized sets of matrices `init` makes room for in the engine's memory: 1,
+   * the weights; a subclass with per-weight state updated next to them (Adam's moments) asks
+   * for more and allocates them with `this.products.alloc` after `super.init`.
+   */
+  protected residentCopies(): number {
+    return 1;
   }
 
   protected requireParams(): Params {
@@ -201,13 +221,13 @@ export class SimpleNeuralNetwork {
     const dZ3 = zeros(A3.rows, A3.cols);
     for (let i = 0; i < dZ3.data.length; i++)
       dZ3.data[i] = (A3.data[i] as number) - (Y.data[i] as number);
-    const dW3 = scaleInPlace(this.products.matmulAT(A2, dZ3), 1 / n);
+    const dW3 = this.products.matmulAT(A2, dZ3, 1 / n);
     const db3 = scaleInPlace(sumRows(dZ3), 1 / n);
     const dZ2 = reluBackwardInPlace(this.products.matmulBT(dZ3, W3), Z2);
-    const dW2 = scaleInPlace(this.products.matmulAT(A1, dZ2), 1 / n);
+    const dW2 = this.products.matmulAT(A1, dZ2, 1 / n);
     const db2 = scaleInPlace(sumRows(dZ2), 1 / n);
     const dZ1 = reluBackwardInPlace(this.products.matmulBT(dZ2, W2), Z1);
-    const dW1 = scaleInPlace(this.products.matmulAT(X, dZ1), 1 / n);
+    const dW1 = this.products.matmulAT(X, dZ1, 1 / n);
     const db1 = scaleInPlace(sumRows(dZ1), 1 / n);
     return { W1: dW1, b1: db1, W2: dW2, b2: db2, W3: dW3, b3: db3 };
   }
@@ -218,7 +238,12 @@ export class SimpleNeuralNetwork {
     if (v === null) return grads;
     for (const name of ['W1', 'W2', 'W3'] as const) {
       const g = grads[name].data;
-      for (let i = 0; i < g.length; i++) g[i] = Math.min(v, Math.max(-v, g[i] as number));
+      // min(v, max(-v, x)) for every x, NaN and -0 included, without the calls' checks.
+      for (let i = 0; i < g.length; i++) {
+        const x = g[i] as number;
+        if (x > v) g[i] = v;
+        else if (x < -v) g[i] = -v;
+      }
     }
     return grads;
   }
@@ -226,11 +251,9 @@ export class SimpleNeuralNetwork {
   /** One update from `grads`. Plain SGD here: p <- p - lr dp. */
   step(grads: Params): void {
     const p = this.requireParams();
-    const lr = this.learningRate;
     for (const name of PARAM_NAMES) {
-      const w = p[name].data;
-      const g = grads[name].data;
-      for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] as number);
+      checkSameShape(grads[name], p[name], name);
+      this.products.sgd(p[name], grads[name], this.learningRate);
     }
   }
 
@@ -259,6 +282,12 @@ export class SimpleNeuralNetwork {
     const p = this.requireParams();
     check(X.cols === p.W1.rows, 'X', `expected ${p.W1.rows} columns, got ${X.cols}`);
     check(Y.cols === p.W3.cols, 'Y', `expected ${p.W3.cols} columns, got ${Y.cols}`);
+    const lossOn = options.lossOn ?? 'full';
+    check(
+      lossOn === 'full' || lossOn === 'batches' || lossOn === 'none',
+      'lossOn',
+      `expected 'full', 'batches' or 'none', got ${String(lossOn)}`,
+    );
     const shuffler = this.rng.fork('shuffle');
     const order = Array.from({ length: X.rows }, (_, i) => i);
     const history: number[] = [];
@@ -270,11 +299,11 @@ export class SimpleNeuralNetwork {
         const xb = takeRows(X, order, start, end);
         const yb = takeRows(Y, order, start, end);
         const cache = this.forward(xb);
-        if (options.lossOn === 'batches') batchLossSum += this.loss(cache.A3, yb) * (end - start);
+        if (lossOn === 'batches') batchLossSum += this.loss(cache.A3, yb) * (end - start);
         this.step(this.clipGradients(this.gradients(xb, yb, cache)));
       }
-      const loss =
-        options.lossOn === 'batches' ? batchLossSum / X.rows : this.loss(this.forward(X).A3, Y);
+      if (lossOn === 'none') continue;
+      const loss = lossOn === 'batches' ? batchLossSum / X.rows : this.loss(this.forward(X).A3, Y);
       history.push(loss);
       options.onEpoch?.(epoch, loss);
     }

@@ -8,10 +8,16 @@
  * and are read in place, other operands are copied into a fixed scratch area. The memory is sized
  * once and never grows, so views of the weights stay valid. A product too large for the scratch
  * area is split into row blocks, or else computed by the JavaScript kernel.
+ *
+ * The optimisers' updates run there too (`sgd`, `adam`: the loops of updates.ts, two values per
+ * instruction), on weights and Adam moments allocated in the engine's memory, where JavaScript
+ * loops over them are slow. Profiled (node --cpu-prof) on the teaching size, Adam's update went from
+ * about a quarter of its training time to a tenth; results bit for bit the same (tested).
  */
 import { check } from '../util/errors';
 import { GEMM_WASM_BASE64 } from './gemm-wasm';
 import { Mat, matmul, matmulAT, matmulBT, zeros } from './matrix';
+import { adamUpdate, AdamStepConstants, sgdUpdate } from './updates';
 
 export type EngineName = 'wasm' | 'js';
 
@@ -21,18 +27,52 @@ export interface Products {
   matmul(a: Mat, b: Mat): Mat;
   /** A B^T */
   matmulBT(a: Mat, b: Mat): Mat;
-  /** A^T B */
-  matmulAT(a: Mat, b: Mat): Mat;
+  /** A^T B, times `scale` if given (each element's sum times scale: the same as scaling after). */
+  matmulAT(a: Mat, b: Mat, scale?: number): Mat;
   /** A zero matrix for a long-lived operand (a weight), which products then read without copying. */
   alloc(rows: number, cols: number): Mat;
+  /** w <- w - lr g, in place (updates.ts `sgdUpdate`). */
+  sgd(w: Mat, g: Mat, lr: number): void;
+  /** One Adam update of w and its moments m, v, in place (updates.ts `adamUpdate`). */
+  adam(w: Mat, g: Mat, m: Mat, v: Mat, k: AdamStepConstants): void;
 }
 
-export const jsProducts: Products = { name: 'js', matmul, matmulBT, matmulAT, alloc: zeros };
+function scaled(x: Mat, s: number | undefined): Mat {
+  if (s !== undefined) for (let i = 0; i < x.data.length; i++) x.data[i] *= s;
+  return x;
+}
+
+export const jsProducts: Products = {
+  name: 'js',
+  matmul,
+  matmulBT,
+  matmulAT: (a, b, scale) => scaled(matmulAT(a, b), scale),
+  alloc: zeros,
+  sgd: (w, g, lr) => sgdUpdate(w.data, g.data, lr),
+  adam: (w, g, m, v, k) => adamUpdate(w.data, g.data, m.data, v.data, k),
+};
 
 interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  scale(x: number, n: number, s: number): void;
+  sgd(w: number, g: number, n: number, lr: number): void;
+  adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    omb1: number,
+    b2: number,
+    omb2: number,
+    c1: number,
+    c2: number,
+    lr: number,
+    eps: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -119,16 +159,76 @@ class WasmProducts implements Products {
     return this.product(a, b, 'bt') ?? matmulBT(a, b);
   }
 
-  matmulAT(a: Mat, b: Mat): Mat {
-    return this.product(a, b, 'at') ?? matmulAT(a, b);
+  matmulAT(a: Mat, b: Mat, scale?: number): Mat {
+    return this.product(a, b, 'at', scale) ?? scaled(matmulAT(a, b), scale);
+  }
+
+  sgd(w: Mat, g: Mat, lr: number): void {
+    const wp = this.resident(w);
+    const gp = wp === null ? null : this.operand(g, this.scratchStart);
+    if (wp === null || gp === null) return sgdUpdate(w.data, g.data, lr);
+    this.ex.sgd(wp, gp, w.data.length, lr);
+  }
+
+  adam(w: Mat, g: Mat, m: Mat, v: Mat, k: AdamStepConstants): void {
+    const wp = this.resident(w);
+    const mp = this.resident(m);
+    const vp = this.resident(v);
+    const gp =
+      wp === null || mp === null || vp === null ? null : this.operand(g, this.scratchStart);
+    if (wp === null || mp === null || vp === null || gp === null)
+      return adamUpdate(w.data, g.data, m.data, v.data, k);
+    const { beta1, beta2, epsilon, learningRate, c1, c2 } = k;
+    this.ex.adam(wp, gp, mp, vp, w.data.length, beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, learningRate, epsilon); // prettier-ignore
+  }
+
+  /** x's address: in place if resident, else copied to `at` in the scratch area (null: too big). */
+  private operand(x: Mat, at: number): number | null {
+    const res = this.resident(x);
+    if (res !== null) return res;
+    if (at + x.data.length * 8 > this.scratchStart + this.scratchBytes) return null;
+    new Float64Array(this.ex.memory.buffer).set(x.data, at / 8);
+    return at;
   }
 
   private resident(x: Mat): number | null {
     return x instanceof ResidentMat && x.data.buffer === this.ex.memory.buffer ? x.ptr : null;
   }
 
+  /**
+   * C = A B^T as C^T = B A^T: C^T[j][i] sums B[j][p] A[i][p] over p in the same order as C[i][j]
+   * sums A[i][p] B[j][p], and a product of two floats does not depend on their order, so the
+   * result is bit-identical. false: does not fit the scratch area in one piece.
+   */
+  private swappedBT(a: Mat, b: Mat, m: number, k: number, n: number, out: Mat): boolean {
+    const { ex } = this;
+    let free = this.scratchStart;
+    const end = this.scratchStart + this.scratchBytes;
+    const take = (values: number): number => {
+      const ptr = free;
+      free += align(values * 8);
+      return ptr;
+    };
+    const aRes = this.resident(a);
+    const bRes = this.resident(b);
+    const aCopy = aRes === null ? take(m * k) : aRes;
+    const bPtr = bRes === null ? take(n * k) : bRes;
+    const aT = take(k * m);
+    const cT = take(n * m);
+    const c = take(m * n);
+    if (free > end) return false;
+    const heap = new Float64Array(ex.memory.buffer);
+    if (aRes === null) heap.set(a.data, aCopy / 8);
+    if (bRes === null) heap.set(b.data, bPtr / 8);
+    ex.transpose(aCopy, aT, m, k);
+    ex.gemm(bPtr, aT, cT, n, k, m);
+    ex.transpose(cT, c, n, m);
+    out.data.set(heap.subarray(c / 8, c / 8 + m * n));
+    return true;
+  }
+
   /** null: does not fit the scratch area (the caller then uses the JavaScript kernel). */
-  private product(a: Mat, b: Mat, mode: 'n' | 'bt' | 'at'): Mat | null {
+  private product(a: Mat, b: Mat, mode: 'n' | 'bt' | 'at', scale?: number): Mat | null {
     const m = mode === 'at' ? a.cols : a.rows;
     const k = mode === 'at' ? a.rows : a.cols;
     const n = mode === 'bt' ? b.rows : b.cols;
@@ -136,6 +236,9 @@ class WasmProducts implements Products {
     check(k === kb, 'matmul', `inner dimensions differ: ${m}x${k} times ${kb}x${n}`);
     const out = zeros(m, n);
     if (m === 0 || n === 0) return out;
+    // A B^T with B the larger operand (dZ W^T with W a weight): transposing B costs more than
+    // computing C^T = B A^T and transposing the two smaller matrices A and C^T.
+    if (mode === 'bt' && m * k + m * n < n * k && this.swappedBT(a, b, m, k, n, out)) return out;
     const { ex } = this;
     let free = this.scratchStart;
     const end = this.scratchStart + this.scratchBytes;
@@ -191,6 +294,7 @@ class WasmProducts implements Products {
         src = blockA;
       }
       ex.gemm(src, bPtr, blockC, rows, k, n);
+      if (scale !== undefined) ex.scale(blockC, rows * n, scale);
       out.data.set(heap.subarray(blockC / 8, blockC / 8 + rows * n), r0 * n);
     }
     return out;

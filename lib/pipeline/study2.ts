@@ -1,25 +1,33 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { Matrix } from 'ml-matrix';
+import { Worker } from 'node:worker_threads';
 import { metadataProfiles, type MetadataStudyConfig } from '../config/study2';
 import { loadPaintingsDataset, type PaintingsDataset } from '../data/paintingsDataset';
 import { paintingImagePath, type PaintingImage } from '../data/paintingImages';
-import { anyMatchAccuracy, multilabelReport, type MultilabelReport } from '../eval/multilabel';
 import { extractFeatures } from '../features/extract';
 import { PCA } from '../features/pca';
 import { FeatureStore } from '../features/store';
 import { pairedTTest, wilcoxonSignedRank, type PairedTest } from '../eval/paired';
-import { AdamNeuralNetwork } from '../mlp/adam';
-import { BoostedNeuralNetwork } from '../mlp/bnn';
-import { GradientBoostedNetwork } from '../mlp/gbnn';
-import { toMatrix } from '../mlp/matrix';
-import { binaryCrossEntropy, SimpleNeuralNetwork } from '../mlp/snn';
-import { splitByArtist, splitByPainting, type Split } from '../mlp/split';
 import { preprocessInput } from '../models';
-import { ArtstyleError } from '../util/errors';
+import { ArtstyleError, check } from '../util/errors';
 import { readJson, sha256, writeJsonAtomic } from '../util/fs';
 import { loadBase, type BaseWeightsSource } from './bases';
 import { stepDir, type RunParams } from './params';
+import {
+  MODEL_NAMES,
+  SEED_METRICS,
+  seedRun,
+  type GenreData,
+  type GenreModelsResult,
+  type ModelName,
+  type SeedMetric,
+  type SeedRun,
+  type SeedStudy,
+  type SplitKind,
+} from './study2-train';
+
+export * from './study2-train';
 
 /**
  * The second study's steps (notebook 05 and `artstyle features`): paintings + artists.csv ->
@@ -170,16 +178,6 @@ export async function reduceFeatures(
   return reduced;
 }
 
-export interface GenreData {
-  /** rows x k features (the PCA scores) */
-  X: number[][];
-  /** rows x genres, 0/1 */
-  Y: number[][];
-  genres: string[];
-  artists: string[];
-  ids: string[];
-}
-
 /** Aligns the reduced features with each painting's multi-hot genres (its artist's). */
 export function genreData(overview: PaintingsOverview, reduced: ReducedFeatures): GenreData {
   const { dataset } = overview;
@@ -203,165 +201,6 @@ export function genreData(overview: PaintingsOverview, reduced: ReducedFeatures)
     artists.push((dataset.match.images[row] as PaintingImage).artist);
   });
   return { X, Y, genres: dataset.genres.classes, artists, ids: reduced.ids };
-}
-
-export type SplitKind = 'painting' | 'artist';
-
-export function makeSplit(
-  data: GenreData,
-  kind: SplitKind,
-  config: MetadataStudyConfig,
-  seed: number,
-): Split {
-  const options = { testFraction: config.testFraction, seed };
-  return kind === 'painting'
-    ? splitByPainting(data.X.length, options)
-    : splitByArtist(data.artists, options);
-}
-
-export const MODEL_NAMES = ['SNN', 'BNN', 'Adam', 'GBNN'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
-
-/** The gradient-boosted ensemble after stage m (m = 0: the prior logits alone). */
-export interface BoostingStage {
-  member: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-}
-
-export interface ModelResult {
-  model: ModelName;
-  /**
-   * Training loss per epoch (the BNN: its members' epochs one after another; the GBNN: its
-   * members' squared losses on their pseudo-residuals, one after another).
-   */
-  losses: number[];
-  report: MultilabelReport;
-  seconds: number;
-  /** The GBNN only: loss and top-genre accuracy after each member. */
-  stages?: BoostingStage[];
-}
-
-export interface GenreModelsResult {
-  split: SplitKind;
-  trainRows: number;
-  testRows: number;
-  models: ModelResult[];
-}
-
-function rows<T>(all: T[], idx: number[]): T[] {
-  return idx.map((i) => all[i] as T);
-}
-
-/** Step 05c: the three networks trained on one split and evaluated on its test part. */
-export function trainGenreModels(
-  data: GenreData,
-  split: Split,
-  kind: SplitKind,
-  config: MetadataStudyConfig,
-  seed: number,
-  log: ((l: string) => void) | null = console.log,
-): GenreModelsResult {
-  const Xtr = new Matrix(rows(data.X, split.train));
-  const Ytr = new Matrix(rows(data.Y, split.train));
-  const Xte = new Matrix(rows(data.X, split.test));
-  const Yte = rows(data.Y, split.test);
-  const snnOptions = {
-    hiddenSizes: config.snn.hiddenSizes,
-    learningRate: config.snn.learningRate,
-    seed,
-  };
-  const fitOptions = { epochs: config.snn.epochs, batchSize: config.snn.batchSize };
-  const run = (
-    model: ModelResult['model'],
-    fit: () => number[],
-    predict: () => Matrix,
-  ): ModelResult => {
-    const t0 = Date.now();
-    const losses = fit();
-    const report = multilabelReport(Yte, predict(), { labels: data.genres });
-    const seconds = (Date.now() - t0) / 1000;
-    log?.(
-      `${model} (split by ${kind}): top-genre accuracy ${(100 * report.anyMatchAccuracy).toFixed(2)}%, micro-F1 ${report.micro.f1.toFixed(3)}, ${seconds.toFixed(1)} s`,
-    );
-    return { model, losses, report, seconds };
-  };
-  const snn = new SimpleNeuralNetwork(snnOptions);
-  const bnn = new BoostedNeuralNetwork({
-    ...snnOptions,
-    nModels: config.bnn.nModels,
-    gradientClipValue: config.bnn.gradientClipValue,
-    residualThreshold: config.bnn.residualThreshold,
-  });
-  const adam = new AdamNeuralNetwork({ ...snnOptions, learningRate: config.adam.learningRate });
-  const gbnn = new GradientBoostedNetwork({
-    hiddenSizes: config.gbnn.hiddenSizes,
-    learningRate: config.gbnn.learningRate,
-    nModels: config.gbnn.nModels,
-    shrinkage: config.gbnn.shrinkage,
-    seed,
-  });
-  const seedModels = [
-    run(
-      'SNN',
-      () => snn.fit(Xtr, Ytr, fitOptions),
-      () => snn.predict(Xte),
-    ),
-    run(
-      'BNN',
-      () => bnn.fit(Xtr, Ytr, { epochs: config.bnn.epochs, batchSize: config.snn.batchSize }),
-      // The ensemble's prediction is the sum of its members (not clipped: clipping to [0, 1] would
-      // tie every genre whose sum passes 1 and make the top genre arbitrary).
-      () => bnn.predictRaw(Xte),
-    ),
-    run(
-      'Adam',
-      () => adam.fit(Xtr, Ytr, { epochs: config.adam.epochs, batchSize: config.snn.batchSize }),
-      () => adam.predict(Xte),
-    ),
-  ];
-  const boosted = run(
-    'GBNN',
-    () => {
-      gbnn.fit(Xtr, Ytr, { epochs: config.gbnn.epochs, batchSize: config.snn.batchSize });
-      return gbnn.histories.flat();
-    },
-    () => gbnn.predict(Xte),
-  );
-  boosted.stages = boostingStages(gbnn, Xtr, Ytr, Xte, new Matrix(Yte));
-  return {
-    split: kind,
-    trainRows: split.train.length,
-    testRows: split.test.length,
-    models: [...seedModels, boosted],
-  };
-}
-
-function boostingStages(
-  gbnn: GradientBoostedNetwork,
-  Xtr: Matrix,
-  Ytr: Matrix,
-  Xte: Matrix,
-  Yte: Matrix,
-): BoostingStage[] {
-  const side = (X: Matrix, Y: Matrix): { loss: number; accuracy: number }[] => {
-    const y = { rows: Y.rows, cols: Y.columns, data: Float64Array.from(Y.to1DArray()) };
-    return gbnn.stageLogits(X).map((F) => ({
-      loss: binaryCrossEntropy(GradientBoostedNetwork.probabilities(F), y),
-      accuracy: anyMatchAccuracy(Y, toMatrix(F)),
-    }));
-  };
-  const train = side(Xtr, Ytr);
-  const test = side(Xte, Yte);
-  return train.map((t, m) => ({
-    member: m,
-    trainLoss: t.loss,
-    trainAccuracy: t.accuracy,
-    testLoss: (test[m] as { loss: number }).loss,
-    testAccuracy: (test[m] as { accuracy: number }).accuracy,
-  }));
 }
 
 /** The comparison rows of the seed's final figure: accuracy and micro-averaged P/R/F1. */
@@ -395,47 +234,25 @@ export function saveGenreResults(params: RunParams, result: GenreModelsResult): 
   return file;
 }
 
-/** The metrics compared over seeds (shares; the Hamming loss: lower is better). */
-export const SEED_METRICS = [
-  'top-genre accuracy',
-  'subset accuracy',
-  'Hamming loss',
-  'micro P',
-  'micro R',
-  'micro F1',
-  'macro F1',
-] as const;
-export type SeedMetric = (typeof SEED_METRICS)[number];
-
-export function seedMetrics(report: MultilabelReport): Record<SeedMetric, number> {
-  return {
-    'top-genre accuracy': report.anyMatchAccuracy,
-    'subset accuracy': report.subsetAccuracy,
-    'Hamming loss': report.hammingLoss,
-    'micro P': report.micro.precision,
-    'micro R': report.micro.recall,
-    'micro F1': report.micro.f1,
-    'macro F1': report.macro.f1,
-  };
-}
-
-export interface SeedRun {
-  split: SplitKind;
-  seed: number;
-  trainRows: number;
-  testRows: number;
-  seconds: number;
-  metrics: Record<ModelName, Record<SeedMetric, number>>;
-}
-
-export interface SeedStudy {
-  seeds: number[];
-  runs: SeedRun[];
-}
-
 /** The run seed and the next count - 1: the first repetition is the single run above. */
 export function studySeeds(params: RunParams, config: MetadataStudyConfig): number[] {
   return Array.from({ length: config.seeds.count }, (_, i) => params.seed + i);
+}
+
+/** Compiled worker next to this file (absent when this file runs uncompiled: then no threads). */
+const SEED_WORKER_SCRIPT = path.join(__dirname, 'study2-worker.js');
+
+export interface RepeatOptions {
+  seeds?: number[];
+  /** Results already computed (the single runs of the run seed), used for their (split, seed). */
+  done?: GenreModelsResult[];
+  log?: ((l: string) => void) | null;
+  /**
+   * Worker threads that train the (split, seed) runs still to do, one run at a time each; the
+   * default is one per core, at most 2. 1: every run in this thread, one after another. The
+   * numbers do not depend on it: every run is seeded by its own seed and trained alone.
+   */
+  workers?: number;
 }
 
 /**
@@ -443,57 +260,130 @@ export function studySeeds(params: RunParams, config: MetadataStudyConfig): numb
  * initial weights and the shuffles change with the seed; the features and the PCA are the ones
  * computed once above. Each (split, seed) is saved to features/seeds/ as soon as it is done, so
  * an interrupted repetition resumes with the runs it lacks (and separate processes can share the
- * work). `done` passes results already computed (the single runs of the run seed).
+ * work). The runs still to do are trained on worker threads (`workers`), each run whole on one
+ * thread; the progress lines come in the order the runs finish, the result in the fixed order
+ * (by painting, then by artist; seeds ascending).
  */
-export function repeatOverSeeds(
+export async function repeatOverSeeds(
   params: RunParams,
   config: MetadataStudyConfig,
   data: GenreData,
-  options: {
-    seeds?: number[];
-    done?: GenreModelsResult[];
-    log?: ((l: string) => void) | null;
-  } = {},
-): SeedStudy {
+  options: RepeatOptions = {},
+): Promise<SeedStudy> {
   const seeds = options.seeds ?? studySeeds(params, config);
   const log = options.log === undefined ? console.log : options.log;
+  const workers = options.workers ?? Math.min(2, os.cpus().length);
+  check(
+    Number.isInteger(workers) && workers >= 1,
+    'workers',
+    `expected an integer >= 1, got ${workers}`,
+  );
   const dir = path.join(stepDir(params, 'features'), 'seeds');
   const key = sha256(JSON.stringify({ ids: data.ids, X: data.X, Y: data.Y, config }));
-  const runs: SeedRun[] = [];
-  for (const split of ['painting', 'artist'] as const) {
-    for (const seed of seeds) {
-      const file = path.join(dir, `by-${split}-seed${seed}.json`);
-      if (fs.existsSync(file)) {
-        const saved = readJson<{ key: string; run: SeedRun }>(file);
-        if (saved.key === key) {
-          runs.push(saved.run);
-          continue;
-        }
-      }
-      const t0 = Date.now();
-      const given = seed === params.seed ? options.done?.find((r) => r.split === split) : undefined;
-      const result =
-        given ??
-        trainGenreModels(data, makeSplit(data, split, config, seed), split, config, seed, null);
-      const metrics = Object.fromEntries(
-        result.models.map((m) => [m.model, seedMetrics(m.report)]),
-      ) as SeedRun['metrics'];
-      const run: SeedRun = {
-        split,
-        seed,
-        trainRows: result.trainRows,
-        testRows: result.testRows,
-        seconds: given ? given.models.reduce((s, m) => s + m.seconds, 0) : (Date.now() - t0) / 1000,
-        metrics,
-      };
-      runs.push(run);
-      writeJsonAtomic(file, { key, run });
-      log?.(
-        `seed ${seed}, split by ${split}: ${MODEL_NAMES.map((m) => `${m} ${(100 * metrics[m]['top-genre accuracy']).toFixed(1)}%`).join(', ')} (${run.seconds.toFixed(0)} s)`,
-      );
+  const jobs = (['painting', 'artist'] as const).flatMap((split) =>
+    seeds.map((seed) => ({ split, seed, file: path.join(dir, `by-${split}-seed${seed}.json`) })),
+  );
+  const runs: (SeedRun | null)[] = jobs.map(({ file }) => {
+    if (!fs.existsSync(file)) return null;
+    const saved = readJson<{ key: string; run: SeedRun }>(file);
+    return saved.key === key ? saved.run : null;
+  });
+  const finish = (i: number, run: SeedRun): void => {
+    runs[i] = run;
+    writeJsonAtomic((jobs[i] as { file: string }).file, { key, run });
+    log?.(
+      `seed ${run.seed}, split by ${run.split}: ${MODEL_NAMES.map((m) => `${m} ${(100 * run.metrics[m]['top-genre accuracy']).toFixed(1)}%`).join(', ')} (${run.seconds.toFixed(0)} s)`,
+    );
+  };
+  const todo: number[] = [];
+  jobs.forEach(({ split, seed }, i) => {
+    if (runs[i] !== null) return;
+    const given = seed === params.seed ? options.done?.find((r) => r.split === split) : undefined;
+    if (given) finish(i, seedRun(data, config, split, seed, given));
+    else todo.push(i);
+  });
+  const threads = Math.min(workers, todo.length);
+  if (threads > 1 && fs.existsSync(SEED_WORKER_SCRIPT)) {
+    await runOnWorkers(threads, todo, data, config, jobs, finish);
+  } else {
+    for (const i of todo) {
+      const { split, seed } = jobs[i] as { split: SplitKind; seed: number };
+      finish(i, seedRun(data, config, split, seed));
     }
   }
-  return { seeds, runs };
+  return { seeds, runs: runs as SeedRun[] };
+}
+
+/** The worker protocol (study2-worker.ts): one job per message, one reply per job. */
+export interface SeedJob {
+  index: number;
+  split: SplitKind;
+  seed: number;
+}
+export type SeedReply =
+  | { index: number; run: SeedRun }
+  | { index: number; error: string; stack?: string };
+
+/** Hands the runs `todo` to `threads` workers, the next one to whichever is free first. */
+async function runOnWorkers(
+  threads: number,
+  todo: number[],
+  data: GenreData,
+  config: MetadataStudyConfig,
+  jobs: readonly { split: SplitKind; seed: number }[],
+  finish: (i: number, run: SeedRun) => void,
+): Promise<void> {
+  const queue = [...todo];
+  const pool: Worker[] = [];
+  const one = (worker: Worker): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const next = (): void => {
+        const index = queue.shift();
+        if (index === undefined) {
+          resolve();
+          return;
+        }
+        const { split, seed } = jobs[index] as { split: SplitKind; seed: number };
+        worker.postMessage({ index, split, seed } satisfies SeedJob);
+      };
+      worker.on('message', (reply: SeedReply) => {
+        if ('error' in reply) {
+          const { split, seed } = jobs[reply.index] as { split: SplitKind; seed: number };
+          reject(
+            new ArtstyleError(
+              'seed-worker',
+              `training split by ${split}, seed ${seed} failed: ${reply.error}`,
+              `seed ${seed}`,
+            ),
+          );
+          return;
+        }
+        try {
+          finish(reply.index, reply.run);
+        } catch (e) {
+          reject(e as Error);
+          return;
+        }
+        next();
+      });
+      worker.on('error', (e) =>
+        reject(new ArtstyleError('seed-worker', `seed worker failed: ${e.message}`, 'worker')),
+      );
+      worker.on('exit', (code) => {
+        if (code !== 0)
+          reject(
+            new ArtstyleError('seed-worker', `seed worker exited with code ${code}`, 'worker'),
+          );
+      });
+      next();
+    });
+  try {
+    for (let t = 0; t < threads; t++)
+      pool.push(new Worker(SEED_WORKER_SCRIPT, { workerData: { data, config } }));
+    await Promise.all(pool.map(one));
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
 }
 
 export interface MetricSpread {

@@ -111,3 +111,37 @@ test('fit rejects mismatched shapes, naming the argument', () => {
   assert.throws(() => net.predict([[1, 2]]), /not fitted/);
   assert.throws(() => new SimpleNeuralNetwork({ learningRate: -1 }), /learningRate/);
 });
+
+test("lossOn 'none' trains the same weights as 'full' and records no loss; a bad value is named", () => {
+  const rng = new Rng(8);
+  const X = randomMat(40, 6, rng);
+  const Y = randomMat(40, 3, rng);
+  for (let i = 0; i < Y.data.length; i++) Y.data[i] = (Y.data[i] as number) > 0.5 ? 1 : 0;
+  const nets = (['full', 'none'] as const).map((lossOn) => {
+    const net = new SimpleNeuralNetwork({ seed: 2, hiddenSizes: [9, 5], weightScale: 0.3 });
+    const history = net.fit(X, Y, { epochs: 3, batchSize: 7, lossOn });
+    return { net, history };
+  });
+  assert.equal(nets[0]?.history.length, 3);
+  assert.deepEqual(nets[1]?.history, []);
+  for (const name of ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'] as const)
+    assert.deepEqual(nets[1]?.net.params?.[name].data, nets[0]?.net.params?.[name].data, name);
+  assert.throws(
+    () => new SimpleNeuralNetwork().fit(X, Y, { lossOn: 'all' as 'full' }),
+    /lossOn: expected 'full', 'batches' or 'none', got all/,
+  );
+});
+
+test('clipGradients gives min(v, max(-v, g)) bit for bit, NaN, -0 and the bounds included', () => {
+  const values = [NaN, -0, 0, 0.5, -0.5, 0.49999, -0.50001, 3, -3, Infinity, -Infinity, 1e-300];
+  const net = new SimpleNeuralNetwork({ gradientClipValue: 0.5, hiddenSizes: [1, 1] });
+  net.init(values.length, 1);
+  const grads = Object.fromEntries(
+    (['W1', 'b1', 'W2', 'b2', 'W3', 'b3'] as const).map((n) => [n, zeros(1, 1)]),
+  ) as Params;
+  grads.W1 = { rows: values.length, cols: 1, data: Float64Array.from(values) };
+  net.clipGradients(grads);
+  values.forEach((x, i) =>
+    assert.ok(Object.is(grads.W1.data[i], Math.min(0.5, Math.max(-0.5, x))), `value ${x}`),
+  );
+});
