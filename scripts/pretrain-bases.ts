@@ -10,7 +10,9 @@
  * Trained with the project's trainer (`fit` of lib/train/fit.ts with the multi-output step of
  * lib/train/multi-output.ts, Adam 1e-3): the update tfjs's `compile` + `trainOnBatch` made when the
  * committed bases were trained, bit for bit. `--out DIR` writes DIR/<kind>-w<width>/ instead of
- * data/bases/ (to compare a run with the committed bases).
+ * data/bases/ (to compare a run with the committed bases). Ctrl-C stops at a batch boundary; the
+ * same command again resumes after the last complete epoch (checkpoints in runDir below), to the
+ * same bytes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,10 +28,16 @@ import {
 } from '../lib/data/synth/object-task';
 import { preprocessInput, recalibrateBatchNorm, type BackboneKind } from '../lib/models';
 import { fileSystemHandler } from '../lib/models/fs-handler';
-import { buildBase, bundledBaseDir, type BundledBaseInfo } from '../lib/pipeline/bases';
-import { stopOnCtrlC } from '../lib/train/callbacks';
+import {
+  buildBase,
+  bundledBaseDir,
+  bundledBasesDir,
+  type BundledBaseInfo,
+} from '../lib/pipeline/bases';
+import { folderLock, stopOnCtrlC } from '../lib/train/callbacks';
 import { fit, type FitCallback } from '../lib/train/fit';
 import { multiOutputStep } from '../lib/train/multi-output';
+import { checkpoints } from '../lib/train/resume';
 import type { Batch, BatchSource } from '../lib/train/types';
 import { ArtstyleError } from '../lib/util/errors';
 import { writeJsonAtomic } from '../lib/util/fs';
@@ -123,6 +131,19 @@ function baseDir(kind: BackboneKind, o: BaseOptions): string {
   return o.out === undefined
     ? bundledBaseDir(kind, o.width)
     : path.join(o.out, `${kind}-w${o.width}`);
+}
+
+/**
+ * The training run's folder (lock and a checkpoint after each epoch): an interrupted run continues
+ * there after its last complete epoch. data/generated/bases-run/<kind>-w<width>/ (not committed),
+ * or DIR/.run/<kind>-w<width>/ with `--out DIR`; removed once the base is saved.
+ */
+function runDir(kind: BackboneKind, o: BaseOptions): string {
+  const root =
+    o.out === undefined
+      ? path.join(path.dirname(bundledBasesDir()), 'generated', 'bases-run')
+      : path.join(o.out, '.run');
+  return path.join(root, `${kind}-w${o.width}`);
 }
 
 /** Raw 0..255 pixels of the images `indices`, one after another (NHWC). */
@@ -263,8 +284,7 @@ async function trainOnTask(
       epochs: o.epochs,
       batchSize: o.batchSize,
       seed: o.seed,
-      // Nothing is written there by the trainer (no checkpoint, history or lock callbacks).
-      outDir: baseDir(kind, o),
+      outDir: runDir(kind, o),
       preprocess: (x) => preprocessInput(kind, x),
       trainStep: multiOutputStep({
         losses: data.heads.map((h) => ({
@@ -273,16 +293,17 @@ async function trainOnTask(
         targets: (batch) => targetsOf(data, batch.ids.map(Number)),
       }),
       label: kind,
-      // Its only message would be how to resume, which this script does not do.
-      log: null,
     },
-    [stopOnCtrlC(), lossBar(kind)],
+    [
+      folderLock(),
+      stopOnCtrlC(),
+      checkpoints({ script: 'pretrain-bases', kind, task: o.task, count: o.count, width: o.width }),
+      lossBar(kind),
+    ],
   );
+  // fit said how to resume (the same command again).
   if (result.status !== 'completed')
-    throw new ArtstyleError(
-      'interrupted',
-      `${kind}: stopped during epoch ${result.epochsCompleted + 1} of ${o.epochs}; nothing was saved (run the command again to start this base over)`,
-    );
+    throw new ArtstyleError('interrupted', `${kind}: interrupted; nothing saved yet`);
 }
 
 /** Accuracy per class head and the attributes' mean absolute error, over images from..to. */
@@ -355,6 +376,10 @@ async function trainBase(kind: BackboneKind, o: BaseOptions): Promise<void> {
   const train = evaluate(model, data, batchOf, 0, Math.min(nTrain, 600));
   const val = evaluate(model, data, batchOf, nTrain, o.count);
   await saveBase(kind, base, data, o, train, val);
+  // Saved: a later run with other code must not continue from this checkpoint.
+  const run = runDir(kind, o);
+  fs.rmSync(run, { recursive: true, force: true });
+  if (fs.readdirSync(path.dirname(run)).length === 0) fs.rmdirSync(path.dirname(run));
   model.dispose();
 }
 
