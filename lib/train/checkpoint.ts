@@ -244,7 +244,8 @@ export async function restoreOptimizer(
  * beta2 0.999: after 2 and 5). Redo the products so that a restored Adam continues bit for bit.
  */
 export function restoreAdamPowers(optimizer: tf.Optimizer): void {
-  if (!(optimizer instanceof tf.AdamOptimizer)) return;
+  // Not instanceof: tfjs's optimizers answer it for any optimizer (Symbol.hasInstance).
+  if (optimizer.getClassName() !== 'Adam') return;
   const adam = optimizer as unknown as {
     accBeta1: tf.Variable;
     accBeta2: tf.Variable;
