@@ -65,7 +65,7 @@ export interface ImageCacheOptions {
   cacheDir: string;
   /** Side of the square images (299 for the full study). */
   imageSize: number;
-  kernel?: ResizeKernel;
+  kernel?: ResizeKernel | undefined;
 }
 
 export interface ScanOptions {
@@ -75,17 +75,17 @@ export interface ScanOptions {
    * higher `limitInputPixels` stays usable under a lower one: it was already decoded safely.
    * Without it, files are decoded only to check them.
    */
-  cache?: ImageCacheOptions | null;
-  limitInputPixels?: number;
+  cache?: ImageCacheOptions | null | undefined;
+  limitInputPixels?: number | undefined;
   /** Images decoded at once (default 2, the cores of a small laptop). */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Progress label; null hides it. */
-  progressLabel?: string | null;
+  progressLabel?: string | null | undefined;
   /**
    * Aborting stops at the next image: images in flight finish writing, then an ArtstyleError
    * 'interrupted' says how far it got. The same call again resumes from the cache.
    */
-  signal?: AbortSignal | null;
+  signal?: AbortSignal | null | undefined;
 }
 
 /** The size used to validate files when no cache is requested: small, the decode is the check. */

@@ -12,7 +12,7 @@ export async function mapPool<T, R>(
   items: readonly T[],
   concurrency: number,
   fn: (item: T, index: number) => Promise<R>,
-  abort: { signal?: AbortSignal | null; what?: string; resumeHint?: string } = {},
+  abort: { signal?: AbortSignal | null | undefined; what?: string; resumeHint?: string } = {},
 ): Promise<R[]> {
   check(
     Number.isInteger(concurrency) && concurrency >= 1,

@@ -31,8 +31,8 @@ export interface ResizeOptions {
   /** Output height and width in pixels. */
   size: number;
   /** Refuse images with more pixels than this (default 100 million). */
-  limitInputPixels?: number;
-  kernel?: ResizeKernel;
+  limitInputPixels?: number | undefined;
+  kernel?: ResizeKernel | undefined;
 }
 
 export const DEFAULT_LIMIT_INPUT_PIXELS = 100_000_000;

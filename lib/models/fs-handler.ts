@@ -169,11 +169,13 @@ export function fileSystemHandler(
       ) as ArrayBuffer;
       return {
         modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-        trainingConfig: json.trainingConfig,
-        userDefinedMetadata: json.userDefinedMetadata,
+        ...(json.format !== undefined ? { format: json.format } : {}),
+        ...(json.generatedBy !== undefined ? { generatedBy: json.generatedBy } : {}),
+        ...(json.convertedBy != null ? { convertedBy: json.convertedBy } : {}),
+        ...(json.trainingConfig !== undefined ? { trainingConfig: json.trainingConfig } : {}),
+        ...(json.userDefinedMetadata !== undefined
+          ? { userDefinedMetadata: json.userDefinedMetadata }
+          : {}),
         weightSpecs: manifest[0]?.weights ?? [],
         weightData,
       };

@@ -34,7 +34,10 @@ export class SeededDropout extends tf.layers.Layer {
   batchSlice: { start: number; total: number } | null = null;
 
   constructor(args: SeededDropoutArgs) {
-    super({ name: args.name, trainable: args.trainable });
+    super({
+      ...(args.name !== undefined ? { name: args.name } : {}),
+      ...(args.trainable !== undefined ? { trainable: args.trainable } : {}),
+    });
     check(
       Number.isFinite(args.rate) && args.rate >= 0 && args.rate < 1,
       'rate',

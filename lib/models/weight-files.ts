@@ -49,7 +49,7 @@ export type FetchLike = (url: string) => Promise<{
 }>;
 
 export interface DownloadOptions {
-  dir?: string;
+  dir?: string | undefined;
   /** Re-download even if the file is present with the right checksum. */
   force?: boolean;
   /** For tests; defaults to the global fetch. */

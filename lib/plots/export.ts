@@ -12,10 +12,10 @@ export interface ExportOptions {
   /** Default: taken from the file extension. */
   format?: ExportFormat;
   /** CSS pixels; default: the figure's layout width/height, else 800 x 500. */
-  width?: number;
-  height?: number;
+  width?: number | undefined;
+  height?: number | undefined;
   /** PNG only: device pixels per CSS pixel, so the PNG is width*scale x height*scale. */
-  scale?: number;
+  scale?: number | undefined;
 }
 
 /** Checks a figure's shape at the door, so a bad one fails here and not deep inside plotly.js. */

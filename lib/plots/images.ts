@@ -6,14 +6,14 @@ export interface ImageCell {
   /** Encoded image bytes: PNG (or JPEG). */
   png: Uint8Array;
   label: string;
-  sublabel?: string;
+  sublabel?: string | undefined;
 }
 
 export interface ImageGridOptions {
   columns: number;
   title: string;
   /** Pixel size of one cell in the rendered figure (default 150). */
-  cellSize?: number;
+  cellSize?: number | undefined;
 }
 
 function imageMime(bytes: Uint8Array, argument: string): string {

@@ -235,6 +235,34 @@ export async function restoreOptimizer(
   const named = ck.manifest.optimizer.map((e) => ({ name: e.name, tensor: entryTensor(ck, e) }));
   await optimizer.setWeights(named);
   named.forEach((n) => n.tensor.dispose());
+  restoreAdamPowers(optimizer);
+}
+
+/**
+ * tfjs's Adam keeps beta1^t and beta2^t as running float32 products, but its setWeights recomputes
+ * them with pow, which differs in the last bit at some steps (beta1 0.9: after 8 and 11 steps;
+ * beta2 0.999: after 2 and 5). Redo the products so that a restored Adam continues bit for bit.
+ */
+export function restoreAdamPowers(optimizer: tf.Optimizer): void {
+  // Not instanceof: tfjs's optimizers answer it for any optimizer (Symbol.hasInstance).
+  if (optimizer.getClassName() !== 'Adam') return;
+  const adam = optimizer as unknown as {
+    accBeta1: tf.Variable;
+    accBeta2: tf.Variable;
+    beta1: number;
+    beta2: number;
+  };
+  const steps = optimizer.iterations;
+  tf.tidy(() => {
+    let b1: tf.Tensor = tf.scalar(adam.beta1);
+    let b2: tf.Tensor = tf.scalar(adam.beta2);
+    for (let t = 0; t < steps; t++) {
+      b1 = tf.mul(b1, adam.beta1);
+      b2 = tf.mul(b2, adam.beta2);
+    }
+    adam.accBeta1.assign(b1);
+    adam.accBeta2.assign(b2);
+  });
 }
 
 /**

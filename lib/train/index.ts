@@ -7,6 +7,7 @@ export * from './forward';
 export * from './losses';
 export * from './optimizers';
 export * from './step';
+export * from './multi-output';
 export * from './checkpoint';
 export * from './history';
 export * from './lock';

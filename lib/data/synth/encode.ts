@@ -26,7 +26,7 @@ export interface EncodeRequest {
   variant: FileVariant;
   quality: number;
   /** EXIF orientation for `jpeg-exif`: 3, 6 or 8. */
-  orientation?: 3 | 6 | 8;
+  orientation?: 3 | 6 | 8 | undefined;
 }
 
 /** Clockwise rotation that stores pixels so that applying the EXIF orientation shows them upright. */
