@@ -322,7 +322,7 @@ export interface SeedJob {
 }
 export type SeedReply =
   | { index: number; run: SeedRun }
-  | { index: number; error: string; stack?: string };
+  | { index: number; error: string; stack?: string | undefined };
 
 /** Hands the runs `todo` to `threads` workers, the next one to whichever is free first. */
 async function runOnWorkers(
