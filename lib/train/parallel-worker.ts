@@ -9,8 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import '../models';
 import { selectBackend, type BackendChoice } from '../backend/select';
 import { setWasmKernelSet } from '../backend/wasm-gradients';
-import { microBatchGradients, seededDropouts, trainingBatchNorms } from './microbatch';
-import type { WorkerMessage, WorkerModel, WorkerResult, WorkerStep } from './parallel';
+import { microBatchGradients, seededDropouts } from './microbatch';
+import {
+  shardResult,
+  type WorkerMessage,
+  type WorkerModel,
+  type WorkerResult,
+  type WorkerStep,
+} from './parallel';
 import { orderedWeights } from './weights';
 
 let replica: tf.LayersModel | null = null;
@@ -68,24 +74,8 @@ function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } 
       s.m,
       s.start === 0,
     );
-    const grads = variables.map((v) => {
-      const g = out.grads[v.name];
-      // Copies: a backend may hand out its own storage, which must not be transferred.
-      return g ? new Float32Array(g.dataSync() as Float32Array) : null;
-    });
-    const stats = trainingBatchNorms(model).flatMap((b) => [
-      new Float32Array(b.mean.read().dataSync() as Float32Array),
-      new Float32Array(b.variance.read().dataSync() as Float32Array),
-    ]);
-    const result: WorkerResult = {
-      kind: 'result',
-      loss: out.value.dataSync()[0]!,
-      correct: out.hit.dataSync()[0]!,
-      grads,
-      stats,
-    };
-    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
-    const transfer = [...grads, ...stats]
+    const result = shardResult(out, variables, model);
+    const transfer = [...result.grads, ...result.stats]
       .filter((a): a is Float32Array => a !== null)
       .map((a) => a.buffer as ArrayBuffer);
     return { result, transfer };

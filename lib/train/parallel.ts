@@ -158,6 +158,35 @@ export function shardsOfSize(n: number, size: number): Array<[number, number]> {
 }
 
 /**
+ * A shard's answer from microBatchGradients' output: copies of the gradients (a backend may hand
+ * out its own storage, which must not be transferred) and of the moving statistics the shard left,
+ * in trainingBatchNorms order; frees the output. Shared by the main thread and the workers.
+ */
+export function shardResult(
+  out: { value: tf.Scalar; hit: tf.Scalar; grads: tf.NamedTensorMap },
+  variables: tf.Variable[],
+  model: tf.LayersModel,
+): WorkerResult {
+  const grads = variables.map((v) => {
+    const g = out.grads[v.name];
+    return g ? new Float32Array(g.dataSync() as Float32Array) : null;
+  });
+  const stats = trainingBatchNorms(model).flatMap((b) => [
+    new Float32Array(b.mean.read().dataSync() as Float32Array),
+    new Float32Array(b.variance.read().dataSync() as Float32Array),
+  ]);
+  const result: WorkerResult = {
+    kind: 'result',
+    loss: out.value.dataSync()[0]!,
+    correct: out.hit.dataSync()[0]!,
+    grads,
+    stats,
+  };
+  tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
+  return result;
+}
+
+/**
  * One shard trained on the main thread, answered as a worker would answer it (copies of the
  * gradients and of the moving statistics it left), from the same preprocessed pixels the workers
  * get; the statistics are put back to the batch's starting values first, and the dropout layers
@@ -177,23 +206,7 @@ function mainShard(
   try {
     const { preprocess: _p, ...rest } = ctx;
     const out = microBatchGradients({ ...batch, x }, rest, start, m, start === 0);
-    const grads = ctx.variables.map((v) => {
-      const g = out.grads[v.name];
-      return g ? new Float32Array(g.dataSync() as Float32Array) : null;
-    });
-    const stats = trainingBatchNorms(ctx.model).flatMap((b) => [
-      new Float32Array(b.mean.read().dataSync() as Float32Array),
-      new Float32Array(b.variance.read().dataSync() as Float32Array),
-    ]);
-    const result: WorkerResult = {
-      kind: 'result',
-      loss: out.value.dataSync()[0]!,
-      correct: out.hit.dataSync()[0]!,
-      grads,
-      stats,
-    };
-    tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
-    return result;
+    return shardResult(out, ctx.variables, ctx.model);
   } finally {
     dropouts.forEach((d, i) => {
       d.batchSlice = null;

@@ -8,7 +8,7 @@ import { setDropoutStep } from '../../lib/models/seeded-dropout';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { makeOptimizer } from '../../lib/train/loop';
 import { microBatchStep } from '../../lib/train/microbatch';
-import { parallelStep, shardsOf } from '../../lib/train/parallel';
+import { parallelStep, shardsOf, type ParallelStep } from '../../lib/train/parallel';
 import { wholeBatchStep, type StepResult, type TrainStep } from '../../lib/train/step';
 import type { Batch } from '../../lib/train/types';
 import { orderedWeights } from '../../lib/train/weights';
@@ -72,36 +72,32 @@ function maxDiff(a: Outcome, b: Outcome): { diff: number; update: number; worst:
   return { diff, update, worst };
 }
 
+/** Two updates with `parallel` equal microBatchStep(m)'s bit for bit (BN in training mode); closes it. */
+async function assertSameAsMicroBatches(parallel: ParallelStep, m: number, n: number) {
+  try {
+    const threads = await twoUpdates(parallel.step, false, n);
+    const micro = await twoUpdates(microBatchStep(m), false, n);
+    const { diff, update } = maxDiff(threads, micro);
+    assert.ok(update > 1e-3, `the update is not trivial (${update})`);
+    assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
+    assert.deepEqual(threads.results, micro.results);
+  } finally {
+    await parallel.close();
+  }
+}
+
 for (const backend of ['cpu', 'wasm']) {
   test(`${backend}: 2 worker threads make exactly the update of microBatchStep(n / 2), BN in training mode`, async () => {
     if (backend === 'wasm') registerWasmGradients();
     await tf.setBackend(backend);
     const parallel = await parallelStep({ workers: 2 });
-    try {
-      const threads = await twoUpdates(parallel.step, false);
-      const micro = await twoUpdates(microBatchStep(4), false);
-      const { diff, update } = maxDiff(threads, micro);
-      assert.ok(update > 1e-3, `the update is not trivial (${update})`);
-      assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
-      assert.deepEqual(threads.results, micro.results);
-    } finally {
-      await parallel.close();
-    }
+    await assertSameAsMicroBatches(parallel, 4, 8);
   });
 
   test(`${backend}: the main thread and 1 worker, as the trainer runs 2 cores, make exactly microBatchStep(4)'s update`, async () => {
     await tf.setBackend(backend);
     const parallel = await parallelStep({ workers: 1, microBatch: 4, mainThread: true });
-    try {
-      const threads = await twoUpdates(parallel.step, false);
-      const micro = await twoUpdates(microBatchStep(4), false);
-      const { diff, update } = maxDiff(threads, micro);
-      assert.ok(update > 1e-3, `the update is not trivial (${update})`);
-      assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
-      assert.deepEqual(threads.results, micro.results);
-    } finally {
-      await parallel.close();
-    }
+    await assertSameAsMicroBatches(parallel, 4, 8);
   });
 
   test(`${backend}: with batch norm frozen, 2 threads match the whole-batch step (float rounding)`, async () => {
@@ -140,16 +136,7 @@ for (const [workers, microBatch, n, main] of [
       microBatch: microBatch!,
       mainThread: main === 1,
     });
-    try {
-      const threads = await twoUpdates(parallel.step, false, n);
-      const micro = await twoUpdates(microBatchStep(microBatch!), false, n);
-      const { diff, update } = maxDiff(threads, micro);
-      assert.ok(update > 1e-3, `the update is not trivial (${update})`);
-      assert.equal(diff, 0, 'bit-identical weights, moving statistics included');
-      assert.deepEqual(threads.results, micro.results);
-    } finally {
-      await parallel.close();
-    }
+    await assertSameAsMicroBatches(parallel, microBatch!, n!);
   });
 }
 
