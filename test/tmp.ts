@@ -12,7 +12,14 @@ export function tempDir(prefix: string): string {
   if (!hooked) {
     hooked = true;
     process.on('exit', () => {
-      for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+      for (const d of made) {
+        // Cleaning up must not fail a test run: a process a test started may still be writing.
+        try {
+          fs.rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+        } catch (e) {
+          process.stderr.write(`could not remove the temporary folder ${d}: ${String(e)}\n`);
+        }
+      }
     });
   }
   return dir;

@@ -250,6 +250,13 @@ test(
       })();
 
       const [seqSeconds, cl] = await Promise.all([seqFlow, clusterFlow]);
+      // A unit is done when its results are written; its job may still be writing figures and
+      // exiting. Wait for the queue to empty, so that nothing writes into the folder afterwards.
+      for (let i = 0; i < 240; i++) {
+        const q = spawnSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' });
+        if (q.status === 0 && q.stdout.trim() === '') break;
+        await sleep(500);
+      }
       const logs = path.join(clu.outDir, 'slurm', 'logs');
       const notDone = cl.units.filter((u) => u.state !== 'done');
       if (notDone.length) {
