@@ -36,9 +36,9 @@ import { setWasmKernelSet, type WasmKernelSet } from '../lib/backend/wasm-gradie
 import { buildClassifier, buildXception, freezeBlocks, preprocessInput } from '../lib/models';
 import { setDropoutStep } from '../lib/models/seeded-dropout';
 import { makeOptimizer, disposeOptimizer } from '../lib/train/loop';
-import { chooseMicroBatch, microBatchGradients, microBatchStep } from '../lib/train/microbatch';
-import { parallelStep } from '../lib/train/parallel';
-import { wholeBatchStep, type StepContext, type TrainStep } from '../lib/train/step';
+import { chooseMicroBatch, microBatchGradients } from '../lib/train/microbatch';
+import { trainerStep } from '../lib/train/fit';
+import type { StepContext, TrainStep } from '../lib/train/step';
 import type { Batch } from '../lib/train/types';
 import { orderedWeights } from '../lib/train/weights';
 import { profiles } from '../lib/config/profiles';
@@ -179,16 +179,7 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   const micro = chooseMicroBatch({ model, batchSize: c.batch, requested: c.microBatch });
   const m = micro.microBatch;
   const threads = Math.min(c.cores, Math.ceil(c.batch / m));
-  const parallel =
-    threads > 1
-      ? await parallelStep({
-          workers: threads - 1,
-          microBatch: m,
-          mainThread: true,
-          kernels: c.kernels,
-        })
-      : null;
-  const step: TrainStep = parallel?.step ?? (m < c.batch ? microBatchStep(m) : wholeBatchStep);
+  const { step, close } = trainerStep(c.batch, m, threads, c.kernels);
   const batch = seededBatch(c);
   const times: number[] = [];
   for (let s = 0; s < c.warmup + c.steps; s++) {
@@ -199,7 +190,7 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   }
   let lines: string[] | undefined;
   if (profile) lines = await profileStep(step, batch, ctx);
-  await parallel?.close();
+  await close();
   disposeOptimizer(optimizer);
   model.dispose();
   const ms = median(times);

@@ -5,7 +5,7 @@ import { outOfMemoryError, type MemoryContext } from '../util/out-of-memory';
 import type { Preprocess } from './forward';
 import type { EpochRecord } from './history';
 import { chooseMicroBatch, chooseThreads, microBatchStep, parseThreads } from './microbatch';
-import { parallelStep, type ParallelStep } from './parallel';
+import { parallelStep, type ParallelStep, type ParallelStepOptions } from './parallel';
 import { disposeOptimizer, makeOptimizer, type OptimizerSpec } from './optimizers';
 import { wholeBatchStep, type StepContext, type TrainStep } from './step';
 import type { BatchSource } from './types';
@@ -200,26 +200,36 @@ export function chooseRunStep(run: FitRun, recorded: Record<string, unknown> | n
   run.threads = threads.threads;
   run.threadsReason = threads.reason;
   if (spec.trainStep) run.trainStep = spec.trainStep;
-  else if (micro.microBatch >= spec.batchSize) run.trainStep = wholeBatchStep;
-  else if (threads.threads === 1) run.trainStep = microBatchStep(micro.microBatch);
-  else run.trainStep = threadedStep(run, threads.threads, micro.microBatch);
+  else {
+    const chosen = trainerStep(spec.batchSize, micro.microBatch, threads.threads);
+    run.trainStep = chosen.step;
+    run.closeStep = chosen.close;
+  }
 }
 
 /**
- * lib/train/parallel.ts's step on `threads` threads: the main thread and threads - 1 workers,
- * started at the first batch (a run that is already complete starts none) and ended by fit
- * through `run.closeStep`.
+ * The step the trainer runs for batches of `batchSize` in micro-batches of `microBatch` on
+ * `threads` threads: the whole batch, microBatchStep, or lib/train/parallel.ts's step on the
+ * main thread and threads - 1 workers, started at the first batch (a run that is already complete
+ * starts none). `close` ends the workers, if any were started. bench/train.ts times this step.
  */
-function threadedStep(run: FitRun, threads: number, microBatch: number): TrainStep {
+export function trainerStep(
+  batchSize: number,
+  microBatch: number,
+  threads: number,
+  kernels?: ParallelStepOptions['kernels'],
+): { step: TrainStep; close(): Promise<void> } {
+  if (microBatch >= batchSize) return { step: wholeBatchStep, close: async () => undefined };
+  if (threads <= 1) return { step: microBatchStep(microBatch), close: async () => undefined };
   let started: Promise<ParallelStep> | null = null;
-  const stepFor = (): Promise<ParallelStep> => {
-    if (!started) {
-      started = parallelStep({ workers: threads - 1, microBatch, mainThread: true });
-      run.closeStep = async () => (await started)?.close();
-    }
-    return started;
+  const options = { workers: threads - 1, microBatch, mainThread: true };
+  return {
+    step: async (batch, ctx) => {
+      started ??= parallelStep(kernels ? { ...options, kernels } : options);
+      return (await started).step(batch, ctx);
+    },
+    close: async () => (await started)?.close(),
   };
-  return async (batch, ctx) => (await stepFor()).step(batch, ctx);
 }
 
 /** Where and at what sizes an out-of-memory failure happened, and what to change. */
