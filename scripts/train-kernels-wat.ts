@@ -1,7 +1,7 @@
 /**
  * Writes the WebAssembly text of the float32 training kernels used by lib/backend/train-kernels.ts
- * (compiled by `npm run build:wasm`, like the matrix kernels of scripts/gemm-wat.ts). Both are
- * streaming reductions that XNNPACK does not offer and that tfjs-backend-wasm runs as generic loops:
+ * (compiled by `npm run build:wasm`, like the matrix kernels of scripts/gemm-wat.ts): passes that
+ * XNNPACK does not offer and that tfjs-backend-wasm runs as generic loops or as many small ops:
  *
  *   dwfilter: the depthwise filter gradient, dW[a, t, c] = sum_{b, i, j} xp[b, i*sh + a, j*sw + t, c]
  *             * dy[b, i, j, c] over a zero-padded copy xp of x, four channels per f32x4 lane group;
@@ -9,6 +9,9 @@
  *   colsum:   out[c] = sum_r x[r, c], the per-channel reduction of batch norm and its gradient,
  *             in blocks of 64 rows summed in registers, then added to out (a short blocked sum,
  *             more accurate than one long running sum).
+ *   colsqdev, bnapply, bngradsums, bngradinput: batch normalization in training mode, forward and
+ *             backward (lib/backend/batch-norm-kernels.ts), see batchNormKernels.
+ *   maxpoolgrad: MaxPoolGrad, see maxPoolGradKernel.
  *
  * The module imports tfjs-backend-wasm's memory, so every pointer is a tensor's byte address on the
  * wasm backend's heap and nothing is copied; channel counts are multiples of 4.
@@ -152,6 +155,188 @@ export function trainKernelsWat(): string {
     });
   });
   w(')');
+
+  batchNormKernels(w, { get, add, mul, set, loop, locals });
+  maxPoolGradKernel(w, { get, add, mul, set, loop, locals });
   w(')');
   return L.join('\n') + '\n';
+}
+
+/** The text helpers trainKernelsWat's generators share. */
+interface Emit {
+  get(x: string): string;
+  add(a: string, b: string): string;
+  mul(a: string, b: string): string;
+  set(x: string, v: string): string;
+  loop(v: string, from: string, to: string, step: string, body: () => void): void;
+  locals(names: string[], type: string): void;
+}
+
+/**
+ * The four passes of batch normalization in training mode over a [rows, cols] view (cols a
+ * multiple of 4; lib/backend/batch-norm-kernels.ts computes the per-channel values between them):
+ *
+ *   colsqdev:    out[c] += sum_r (x[r, c] - mean[c])^2                 (the batch variance's sum)
+ *   bnapply:     y[r, c] = (x[r, c] - mean[c]) * scale[c] + offset[c]  (the normalised output)
+ *   bngradsums:  out[c] += sum_r dy[r, c];  out[cols + c] += sum_r dy[r, c] * (x[r, c] - mean[c])
+ *   bngradinput: dx[r, c] = dy[r, c] * a[c] + (x[r, c] - mean[c]) * k[c] + b[c], coef = [a; k; b]
+ *
+ * The sums run like colsum: blocks of 64 rows, two rows at a time in two register sets.
+ */
+function batchNormKernels(w: (s: string) => number, e: Emit): void {
+  const { get, add, mul, set, loop, locals } = e;
+  const f4 = (op: string, a: string, b: string): string => `(f32x4.${op} ${a} ${b})`;
+  const load = (p: string): string => `(v128.load ${p})`;
+  /** Adds `value` into the vector at address `p`. */
+  const accumulate = (p: string, value: string): string =>
+    `(v128.store ${p} ${f4('add', load(p), value)})`;
+
+  /**
+   * A blocked column reduction: for every block of 64 rows and every group of 4 columns, `rowTerms`
+   * gives the terms of one row (at byte offset `at` from each input's row start) for each output;
+   * they are summed over the block in two register sets (even and odd rows), then added to outputs
+   * `outs` (byte offsets from $out). Inputs are the params named in `inputs`.
+   */
+  const columnReduction = (
+    name: string,
+    inputs: string[],
+    outs: string[],
+    rowTerms: (row: (input: string) => string) => string[],
+  ): void => {
+    const params = [...inputs, 'mean', 'out', 'rows', 'cols'].map((p) => `(param $${p} i32)`);
+    w(`(func (export "${name}") ${params.join(' ')}`);
+    locals(['rb', 'r0', 're', 'c', 'p', 'end', 'o'], 'i32');
+    const accs = outs.flatMap((_, k) => [`s${k}a`, `s${k}b`]);
+    locals([...accs, 'm'], 'v128');
+    w(set('rb', `(i32.shl ${get('cols')} (i32.const 2))`));
+    loop('r0', '(i32.const 0)', get('rows'), '(i32.const 64)', () => {
+      const next = add(get('r0'), '(i32.const 64)');
+      w(set('re', `(select ${get('rows')} ${next} (i32.gt_u ${next} ${get('rows')}))`));
+      loop('c', '(i32.const 0)', get('rb'), '(i32.const 16)', () => {
+        for (const a of accs) w(set(a, '(v128.const i32x4 0 0 0 0)'));
+        w(set('m', load(add(get('mean'), get('c')))));
+        // p: the byte offset of (row, c) in every input; end: that of (re - 1, c).
+        w(set('p', add(mul(get('r0'), get('rb')), get('c'))));
+        w(set('end', add(mul(`(i32.sub ${get('re')} (i32.const 1))`, get('rb')), get('c'))));
+        const at = (offset: string) => (input: string) => add(get(input), offset);
+        const addTerms = (suffix: 'a' | 'b', offset: string): void =>
+          rowTerms(at(offset)).forEach((t, k) =>
+            w(set(`s${k}${suffix}`, f4('add', get(`s${k}${suffix}`), t))),
+          );
+        w('(block $pair_end (loop $pair_loop');
+        w(`(br_if $pair_end (i32.ge_u ${get('p')} ${get('end')}))`);
+        addTerms('a', get('p'));
+        addTerms('b', add(get('p'), get('rb')));
+        w(set('p', add(get('p'), `(i32.shl ${get('rb')} (i32.const 1))`)));
+        w('(br $pair_loop)))');
+        w(`(if (i32.eq ${get('p')} ${get('end')}) (then`);
+        addTerms('a', get('p'));
+        w('))');
+        outs.forEach((offset, k) => {
+          w(set('o', add(add(get('out'), offset), get('c'))));
+          w(accumulate(get('o'), f4('add', get(`s${k}a`), get(`s${k}b`))));
+        });
+      });
+    });
+    w(')');
+  };
+
+  columnReduction('colsqdev', ['x'], ['(i32.const 0)'], (row) => {
+    const d = f4('sub', load(row('x')), get('m'));
+    return [f4('mul', d, d)];
+  });
+  columnReduction('bngradsums', ['dy', 'x'], ['(i32.const 0)', get('rb')], (row) => [
+    load(row('dy')),
+    f4('mul', load(row('dy')), f4('sub', load(row('x')), get('m'))),
+  ]);
+
+  /** An elementwise pass over rows x cols with per-column vectors read at column offset $c. */
+  const elementwise = (name: string, params: string[], body: () => void): void => {
+    w(`(func (export "${name}") ${params.map((p) => `(param $${p} i32)`).join(' ')}`);
+    locals(['rb', 'r', 'c', 'p'], 'i32');
+    w(set('rb', `(i32.shl ${get('cols')} (i32.const 2))`));
+    loop('r', '(i32.const 0)', get('rows'), '(i32.const 1)', () => {
+      w(set('p', mul(get('r'), get('rb'))));
+      loop('c', '(i32.const 0)', get('rb'), '(i32.const 16)', body);
+    });
+    w(')');
+  };
+  const at = (base: string): string => add(get(base), add(get('p'), get('c')));
+  const column = (base: string, offset = '(i32.const 0)'): string =>
+    load(add(add(get(base), offset), get('c')));
+
+  elementwise('bnapply', ['x', 'mean', 'scale', 'offset', 'y', 'rows', 'cols'], () => {
+    const centred = f4('sub', load(at('x')), column('mean'));
+    const v = f4('add', f4('mul', centred, column('scale')), column('offset'));
+    w(`(v128.store ${at('y')} ${v})`);
+  });
+  elementwise('bngradinput', ['dy', 'x', 'mean', 'coef', 'dx', 'rows', 'cols'], () => {
+    const centred = f4('sub', load(at('x')), column('mean'));
+    const a = f4('mul', load(at('dy')), column('coef'));
+    const k = f4('mul', centred, column('coef', get('rb')));
+    const b = column('coef', `(i32.shl ${get('rb')} (i32.const 1))`);
+    w(`(v128.store ${at('dx')} ${f4('add', f4('add', a, k), b)})`);
+  });
+}
+
+/**
+ * maxpoolgrad: MaxPoolGrad for NHWC with channels a multiple of 4, four channels per lane group.
+ * For every output pixel (b, i, j), in that order, each channel's dy goes to the FIRST maximal
+ * pixel of its window in row-major order (a strictly greater value replaces the best, so ties keep
+ * the earlier pixel; a window of only -Infinity or NaN routes nothing), padding ignored; dx must
+ * be zero on entry. This is the order and tie rule of the cpu backend and of the JavaScript kernel
+ * in lib/backend/wasm-gradients.ts, so every dx element is the same sum in the same order.
+ */
+function maxPoolGradKernel(w: (s: string) => number, e: Emit): void {
+  const { get, add, mul, set, loop, locals } = e;
+  const params = ['x', 'dy', 'dx', 'n', 'h', 'wd', 'cols', 'oh', 'ow', 'fh', 'fw', 'sh', 'sw'];
+  params.push('pt', 'pl');
+  w(`(func (export "maxpoolgrad") ${params.map((p) => `(param $${p} i32)`).join(' ')}`);
+  locals(['b', 'i', 'j', 'r', 'q', 'c', 'cb', 'r0', 'r1', 'q0', 'q1', 'px', 'pd', 'k'], 'i32');
+  locals(['best', 'where', 'v', 'idx', 'gt', 'g', 'lanes'], 'v128');
+  const max = (a: string, b: string) => `(select ${a} ${b} (i32.gt_s ${a} ${b}))`;
+  const min = (a: string, b: string) => `(select ${a} ${b} (i32.lt_s ${a} ${b}))`;
+  w(set('cb', `(i32.shl ${get('cols')} (i32.const 2))`));
+  w(set('lanes', '(v128.const i32x4 0 4 8 12)'));
+  w(set('pd', get('dy')));
+  loop('b', '(i32.const 0)', get('n'), '(i32.const 1)', () => {
+    loop('i', '(i32.const 0)', get('oh'), '(i32.const 1)', () => {
+      const top = `(i32.sub ${mul(get('i'), get('sh'))} ${get('pt')})`;
+      w(set('r0', max(top, '(i32.const 0)')));
+      w(set('r1', min(add(top, get('fh')), get('h'))));
+      loop('j', '(i32.const 0)', get('ow'), '(i32.const 1)', () => {
+        const left = `(i32.sub ${mul(get('j'), get('sw'))} ${get('pl')})`;
+        w(set('q0', max(left, '(i32.const 0)')));
+        w(set('q1', min(add(left, get('fw')), get('wd'))));
+        loop('c', '(i32.const 0)', get('cb'), '(i32.const 16)', () => {
+          w(set('best', '(v128.const f32x4 -inf -inf -inf -inf)'));
+          w(set('where', '(v128.const i32x4 -1 -1 -1 -1)'));
+          loop('r', get('r0'), get('r1'), '(i32.const 1)', () => {
+            loop('q', get('q0'), get('q1'), '(i32.const 1)', () => {
+              // Byte offset of x[b, r, q, c] from x.
+              const row = add(mul(get('b'), get('h')), get('r'));
+              w(set('px', add(mul(add(mul(row, get('wd')), get('q')), get('cb')), get('c'))));
+              w(set('v', `(v128.load ${add(get('x'), get('px'))})`));
+              w(set('gt', `(f32x4.gt ${get('v')} ${get('best')})`));
+              w(set('best', `(v128.bitselect ${get('v')} ${get('best')} ${get('gt')})`));
+              w(set('idx', `(i32x4.add (i32x4.splat ${get('px')}) ${get('lanes')})`));
+              w(set('where', `(v128.bitselect ${get('idx')} ${get('where')} ${get('gt')})`));
+            });
+          });
+          w(set('g', `(v128.load ${get('pd')})`));
+          for (const lane of [0, 1, 2, 3]) {
+            w(set('k', `(i32x4.extract_lane ${lane} ${get('where')})`));
+            w(`(if (i32.ge_s ${get('k')} (i32.const 0)) (then`);
+            w(set('k', add(get('dx'), get('k'))));
+            w(
+              `(f32.store ${get('k')} (f32.add (f32.load ${get('k')}) (f32x4.extract_lane ${lane} ${get('g')})))`,
+            );
+            w('))');
+          }
+          w(set('pd', add(get('pd'), '(i32.const 16)')));
+        });
+      });
+    });
+  });
+  w(')');
 }

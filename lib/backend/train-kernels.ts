@@ -1,7 +1,9 @@
 /**
  * The project's own WebAssembly SIMD training kernels (scripts/train-kernels-wat.ts), run on the
  * wasm backend's heap in place: the module imports tfjs-backend-wasm's WebAssembly.Memory, so a
- * tensor's address is its `memoryOffset` and nothing is copied in or out.
+ * tensor's address is its `memoryOffset` and nothing is copied in or out. Besides the two below,
+ * the module has batch norm's passes (used by lib/backend/batch-norm-kernels.ts) and MaxPoolGrad
+ * (used by lib/backend/wasm-gradients.ts), called through `kernels`.
  *
  *   depthwiseFilterGradient: DepthwiseConv2dNativeBackpropFilter (multiplier 1), a streaming
  *     reduction over batch and positions for every tap. The composed kernel (one XNNPACK
@@ -32,15 +34,43 @@ export interface WasmHeapBackend {
   typedArrayFromHeap(info: Info): unknown;
 }
 
-interface Exports {
+/** The module's functions; every pointer is a byte address on the wasm heap. */
+export interface TrainKernelExports {
   dwfilter(...args: number[]): void;
   colsum(x: number, out: number, rows: number, cols: number): void;
+  colsqdev(x: number, mean: number, out: number, rows: number, cols: number): void;
+  bngradsums(dy: number, x: number, mean: number, out: number, rows: number, cols: number): void;
+  bnapply(
+    ...args: [
+      x: number,
+      mean: number,
+      scale: number,
+      offset: number,
+      y: number,
+      rows: number,
+      cols: number,
+    ]
+  ): void;
+  bngradinput(
+    ...args: [
+      dy: number,
+      x: number,
+      mean: number,
+      coef: number,
+      dx: number,
+      rows: number,
+      cols: number,
+    ]
+  ): void;
+  maxpoolgrad(...args: number[]): void;
 }
+type Exports = TrainKernelExports;
 
 let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<object, Exports>();
 
-function kernels(backend: WasmHeapBackend): Exports | null {
+/** The kernels bound to `backend`'s heap, or null where this runtime cannot run them. */
+export function kernels(backend: WasmHeapBackend): Exports | null {
   const known = instances.get(backend);
   if (known) return known;
   if (compiled === undefined) {
@@ -62,13 +92,15 @@ export function trainKernelsAvailable(backend: unknown): boolean {
   return kernels(backend as WasmHeapBackend) !== null;
 }
 
-function address(backend: WasmHeapBackend, t: Info): number {
+/** The byte address of a tensor's values on the wasm heap. */
+export function address(backend: WasmHeapBackend, t: Info): number {
   const data = backend.dataIdMap.get(t.dataId);
   if (!data) throw new Error('train-kernels: a tensor is not on the wasm backend');
   return data.memoryOffset;
 }
 
-function heapF32(backend: WasmHeapBackend, t: Info): Float32Array {
+/** A live view of a float32 tensor on the heap (invalid once the heap grows). */
+export function heapF32(backend: WasmHeapBackend, t: Info): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 

@@ -26,37 +26,22 @@ import * as tf from '@tensorflow/tfjs';
 // Loaded first so that the package has registered its own kernels before registerWasmGradients
 // replaces some of them; importing it later would silently put the originals back.
 import '@tensorflow/tfjs-backend-wasm';
-import { columnSum, depthwiseFilterGradient, type DepthwiseGeometry } from './train-kernels';
+import {
+  address,
+  columnSum,
+  depthwiseFilterGradient,
+  kernels,
+  type DepthwiseGeometry,
+  type WasmHeapBackend,
+} from './train-kernels';
+import {
+  parseWasmKernelSet,
+  setWasmKernelSet,
+  wasmKernelSet,
+  type WasmKernelSet,
+} from './kernel-set';
 
-/**
- * Which training kernels run: 'simd' (default) adds the project's own WebAssembly SIMD kernels
- * (lib/backend/train-kernels.ts: the depthwise filter gradient, Sum and Mean over leading axes) to
- * the XNNPACK compositions below, about 1.7x faster per teaching step; 'composed' keeps the
- * compositions with wasm's own Sum and Mean (ARTSTYLE_WASM_KERNELS=composed). The two differ only
- * in float32 summation order (`node dist/bench/train.js --compare-kernels` measures how far one
- * step's gradients move), which is still enough to change a run's results in their last digits
- * and beyond: the documented teaching results are measured with 'simd'.
- */
-export type WasmKernelSet = 'simd' | 'composed';
-
-/** The kernel set named by ARTSTYLE_WASM_KERNELS (unset or empty: 'simd'). */
-export function parseWasmKernelSet(v: string | undefined): WasmKernelSet {
-  if (v === undefined || v === '' || v === 'simd') return 'simd';
-  if (v === 'composed') return 'composed';
-  throw new Error(`ARTSTYLE_WASM_KERNELS: expected 'simd' or 'composed', got ${JSON.stringify(v)}`);
-}
-
-let kernelSet: WasmKernelSet = parseWasmKernelSet(process.env['ARTSTYLE_WASM_KERNELS']);
-
-export function setWasmKernelSet(set: WasmKernelSet): void {
-  if (set !== 'simd' && set !== 'composed')
-    throw new Error(`setWasmKernelSet: expected 'simd' or 'composed', got ${JSON.stringify(set)}`);
-  kernelSet = set;
-}
-
-export function wasmKernelSet(): WasmKernelSet {
-  return kernelSet;
-}
+export { parseWasmKernelSet, setWasmKernelSet, wasmKernelSet, type WasmKernelSet };
 
 type Info = tf.TensorInfo;
 type Shape4 = [number, number, number, number];
@@ -513,7 +498,7 @@ function depthwiseBackpropFilter(args: {
   const perImage = Math.ceil(rowsRead / sh); // R
   const hp = perImage * sh;
   const colsRead = (g.outWidth - 1) * sw + fw;
-  if (kernelSet === 'simd') {
+  if (wasmKernelSet() === 'simd') {
     const fast = depthwiseFilterGradient(args.backend, x, dy, g);
     if (fast) return fast;
   }
@@ -606,11 +591,21 @@ function maxPoolGrad(args: {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ch } = info;
   const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { filterHeight: fh, filterWidth: fw } = info;
-  const x = backend.readSync(input.dataId) as Float32Array;
-  const grad = backend.readSync(dy.dataId) as Float32Array;
   const out = backend.makeOutput(input.shape, 'float32');
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
+  const ex =
+    wasmKernelSet() === 'simd' && ch % 4 === 0
+      ? kernels(backend as unknown as WasmHeapBackend)
+      : null;
+  if (ex) {
+    const at = (t: Info) => address(backend as unknown as WasmHeapBackend, t);
+    const { top, left } = info.padInfo;
+    ex.maxpoolgrad(at(input), at(dy), at(out), n, h, w, ch, oh, ow, fh, fw, sh, sw, top, left);
+    return out;
+  }
+  const x = backend.readSync(input.dataId) as Float32Array;
+  const grad = backend.readSync(dy.dataId) as Float32Array;
   const best = new Float32Array(ch);
   const where = new Int32Array(ch);
   for (let b = 0; b < n; b++) {
@@ -697,6 +692,33 @@ function tile(args: {
   return out;
 }
 
+// wasm's own Identity and Cast, kept before registration replaces them (see shareData).
+const WASM_COPIES = new Map(
+  [tf.Identity, tf.Cast].map((name) => [name, tf.getKernel(name, BACKEND)] as const),
+);
+
+/**
+ * Identity, and Cast to the dtype a tensor already has, as the cpu backend does them: the result
+ * shares the input's data (a reference count more) instead of a copy. tfjs's engine clones every
+ * tensor it saves for a gradient (and tfjs's gradients cast their inputs to float32), so wasm's
+ * copying kernels made a full-size copy of most activations of a training step, about 2,000 per
+ * teaching step, and held them on the heap until the backward pass. No kernel writes into its
+ * inputs, so sharing is safe; reshape on wasm already shares the same way.
+ */
+function shareData(name: string): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: Info };
+    const dtype = (args.attrs as { dtype?: tf.DataType } | undefined)?.dtype ?? x.dtype;
+    if (wasmKernelSet() === 'simd' && dtype === x.dtype && x.dtype !== 'string') {
+      (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }
+    const own = WASM_COPIES.get(name);
+    if (!own) throw new Error(`wasm gradients: the wasm backend has no '${name}' kernel`);
+    return own.kernelFunc(args) as Info;
+  };
+}
+
 // wasm's own Sum and Mean, kept before registration replaces them: the replacements run them for
 // every case they do not cover. Their setup (binding the wasm functions) must still run.
 const WASM_REDUCTIONS = new Map(
@@ -729,7 +751,7 @@ function leadingReduction(name: string): tf.KernelFunc {
       keepDims: boolean;
     };
     const backend = args.backend as object;
-    if (kernelSet === 'simd') {
+    if (wasmKernelSet() === 'simd') {
       const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
       const leading = axes.length;
       if (leading > 0 && leading < x.shape.length && axes.every((a, i) => a === i)) {
@@ -758,6 +780,8 @@ const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
   { kernelName: tf.Tile, kernelFunc: tile as tf.KernelFunc },
+  { kernelName: tf.Identity, kernelFunc: shareData(tf.Identity) },
+  { kernelName: tf.Cast, kernelFunc: shareData(tf.Cast) },
 ];
 
 /** The kernels this module registers for 'wasm', for tests and benchmarks. */

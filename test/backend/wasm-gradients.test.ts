@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradients, WASM_GRADIENT_KERNELS } from '../../lib/backend/wasm-gradients';
+import {
+  registerWasmGradients,
+  setWasmKernelSet,
+  WASM_GRADIENT_KERNELS,
+} from '../../lib/backend/wasm-gradients';
 import { Rng } from '../../lib/util/rng';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -250,6 +254,103 @@ describe('MaxPoolGrad on wasm matches cpu, negative windows and ties included', 
       }
     });
   }
+});
+
+describe('MaxPoolGrad in SIMD (channels a multiple of 4) is the JavaScript kernel bit for bit, and cpu', () => {
+  const pools: Array<{ k: number; stride: number; pad: Pad; x: number[] }> = [
+    { k: 3, stride: 2, pad: 'same', x: [2, 9, 9, 8] }, // Xception's pools
+    { k: 3, stride: 2, pad: 'same', x: [2, 8, 8, 12] },
+    { k: 2, stride: 2, pad: 'valid', x: [1, 7, 10, 4] },
+    { k: 3, stride: 1, pad: 'same', x: [2, 5, 6, 16] },
+    {
+      k: 3,
+      stride: 2,
+      pad: [
+        [0, 0],
+        [1, 1],
+        [0, 1],
+        [0, 0],
+      ],
+      x: [1, 7, 8, 4],
+    },
+  ];
+  for (const { k, stride, pad, x: xShape } of pools) {
+    it(`k=${k} stride=${stride} pad=${JSON.stringify(pad)} x=${xShape}`, async () => {
+      const rng = new Rng(29).fork(`${k} ${stride} ${JSON.stringify(pad)} ${xShape}`);
+      const [, h, w] = xShape as [number, number, number, number];
+      const oh = outSize(h, k, stride, pad, 0);
+      const ow = outSize(w, k, stride, pad, 1);
+      const dyShape = [xShape[0]!, oh, ow, xShape[3]!];
+      // Mostly negative, many ties, and a few windows of -Infinity and NaN (which route nothing).
+      const values = randomValues(rng, xShape).map((v, i) =>
+        i % 37 === 0 ? -Infinity : i % 41 === 0 ? NaN : Math.round((v - 0.6) * 5) / 5,
+      );
+      const run = (set: 'simd' | 'composed'): Float32Array => {
+        setWasmKernelSet(set);
+        const dy = tf.tensor(randomValues(new Rng(3), dyShape), dyShape);
+        const input = tf.tensor(values, xShape);
+        const out = tf
+          .engine()
+          .runKernel(tf.MaxPoolGrad, { dy, input, output: dy }, {
+            filterSize: k,
+            strides: stride,
+            pad,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const result = out.dataSync() as Float32Array;
+        tf.dispose([dy, input, out]);
+        return result;
+      };
+      await tf.setBackend('wasm');
+      const simd = run('simd');
+      const js = run('composed');
+      setWasmKernelSet('simd');
+      assert.deepEqual(simd, js);
+      assert.ok(simd.some((v) => v !== 0));
+      // Without the -Infinity/NaN windows (which the cpu backend routes differently), cpu too:
+      const clean = values.map((v) => (Number.isFinite(v) ? v : -5));
+      values.set(clean);
+      const cpuCase: Case = {
+        kernel: tf.MaxPoolGrad,
+        inputs: {
+          dy: { shape: dyShape, values: randomValues(new Rng(3), dyShape) },
+          input: { shape: xShape, values },
+          output: { shape: dyShape, values: randomValues(new Rng(3), dyShape) },
+        },
+        attrs: { filterSize: k, strides: stride, pad, dimRoundingMode: undefined },
+        label: 'MaxPoolGrad',
+      };
+      // The cpu backend sums each dx over its windows in another order: float rounding apart.
+      const err = await relativeError(cpuCase);
+      assert.ok(err < 1e-6, `relative error ${err} against cpu`);
+    });
+  }
+});
+
+describe('Identity and same-dtype Cast share their input’s data on the simd set', () => {
+  it('no copy, correct reference counts, real conversions kept', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.engine().backend;
+    const x = tf.tensor([1.5, -2, 3], [3]);
+    let before = backend.numDataIds();
+    const clone = tf.clone(x);
+    const same = tf.cast(x, 'float32');
+    assert.equal(backend.numDataIds(), before, 'no new buffer');
+    x.dispose();
+    assert.deepEqual(Array.from(clone.dataSync()), [1.5, -2, 3]);
+    clone.dispose();
+    assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 3]);
+    same.dispose();
+    const ints = tf.tensor([1, 2, 3], [3], 'int32');
+    const floats = tf.cast(ints, 'float32');
+    assert.equal(floats.dtype, 'float32');
+    assert.deepEqual(Array.from(floats.dataSync()), [1, 2, 3]);
+    setWasmKernelSet('composed');
+    before = backend.numDataIds();
+    const copy = tf.clone(floats);
+    assert.equal(backend.numDataIds(), before + 1, 'the composed set copies');
+    setWasmKernelSet('simd');
+    tf.dispose([ints, floats, copy]);
+  });
 });
 
 describe('Tile on wasm matches cpu', () => {
