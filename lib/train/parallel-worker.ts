@@ -11,7 +11,7 @@ import { selectBackend, type BackendChoice } from '../backend/select';
 import { setWasmKernelSet } from '../backend/wasm-gradients';
 import { microBatchGradients, seededDropouts } from './microbatch';
 import {
-  shardResult,
+  writeShard,
   type WorkerMessage,
   type WorkerModel,
   type WorkerResult,
@@ -40,7 +40,7 @@ async function loadModel(m: WorkerModel): Promise<void> {
     throw new Error("the replica built from the topology does not have the model's weights");
 }
 
-function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } {
+function step(s: WorkerStep): WorkerResult {
   const model = replica;
   if (!model || !weights) throw new Error('no model sent before the first step');
   const key = s.trainable.map((t) => (t ? '1' : '0')).join('');
@@ -51,7 +51,8 @@ function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } 
   }
   const ordered = orderedWeights(model);
   tf.tidy(() =>
-    ordered.forEach((w, i) => {
+    s.load.forEach((i) => {
+      const w = ordered[i]!;
       const [offset, size] = layout[i]!;
       w.variable.write(
         tf.tensor(weights!.slice(offset, offset + size), w.variable.read().shape, w.variable.dtype),
@@ -65,7 +66,9 @@ function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } 
     d.batchSlice = { start: s.start, total: s.n };
   });
   const classWeights = s.classWeights ? tf.tensor1d(s.classWeights, 'float32') : null;
-  const batch = { x: s.x, labels: s.labels, ids: [], n: s.n, height: s.height, width: s.width };
+  const pixels = s.n * s.height * s.width * 3;
+  const x = new Float32Array(s.x, 0, pixels);
+  const batch = { x, labels: s.labels, ids: [], n: s.n, height: s.height, width: s.width };
   try {
     const out = microBatchGradients(
       batch,
@@ -74,11 +77,7 @@ function step(s: WorkerStep): { result: WorkerResult; transfer: ArrayBuffer[] } 
       s.m,
       s.start === 0,
     );
-    const result = shardResult(out, variables, model);
-    const transfer = [...result.grads, ...result.stats]
-      .filter((a): a is Float32Array => a !== null)
-      .map((a) => a.buffer as ArrayBuffer);
-    return { result, transfer };
+    return writeShard(out, variables, model, s.layout, new Float32Array(s.out, 0, s.layout.size));
   } finally {
     classWeights?.dispose();
     dropouts.forEach((d) => (d.batchSlice = null));
@@ -99,8 +98,7 @@ port.on('message', (message: WorkerMessage) => {
         await loadModel(message);
         port.postMessage({ kind: 'ready' });
       } else if (message.kind === 'step') {
-        const { result, transfer } = step(message);
-        port.postMessage(result, transfer);
+        port.postMessage(step(message));
       } else {
         process.exit(0);
       }

@@ -33,11 +33,16 @@ import { orderedWeights } from './weights';
  * Emscripten pthreads, which its Node loader does not start; XNNPACK would then also only
  * parallelise inside each kernel, and most of a step's kernels are too small for that to pay.
  *
- * Every step sends the model's weights (all of them, so nothing can go stale: frozen weights,
- * moving statistics, a checkpoint restored between steps) through one SharedArrayBuffer, and the
- * batch, already preprocessed on the main thread: `preprocess` must act per pixel (Xception's and
- * ResNet50's scaling do), since a function cannot be sent to a thread. The workers run the
- * backend the main thread runs (`wasm` or `cpu`).
+ * Weights, batch and gradients travel through SharedArrayBuffers, without copies per message. A
+ * step sends each worker only the weights whose values changed since that worker last loaded them
+ * (tfjs gives a variable a new data id whenever it is written: an update, a restored checkpoint,
+ * new moving statistics), so nothing can go stale and frozen weights travel once; the moving
+ * statistics of training-mode batch norms are reloaded before every shard, since a shard moves
+ * them. The batch goes already preprocessed on the main thread: `preprocess` must act per pixel
+ * (Xception's and ResNet50's scaling do), since a function cannot be sent to a thread. Each shard
+ * writes its gradients and the moving statistics it left into a buffer of its own, which the main
+ * thread sums in shard order as float32 (the rounding of tf.add, so the same bits). The workers
+ * run the backend the main thread runs (`wasm` or `cpu`).
  */
 export interface ParallelStepOptions {
   /** Worker threads, default: one per core (os.availableParallelism()). */
@@ -87,7 +92,13 @@ export interface WorkerStep {
   trainable: boolean[];
   /** Positions in orderedWeights of the variables to differentiate, in ctx.variables order. */
   variables: number[];
-  x: Float32Array;
+  /** Positions in orderedWeights to load from the model's shared weights before this shard. */
+  load: number[];
+  /** The preprocessed batch, n x height x width x 3 floats from the start. */
+  x: SharedArrayBuffer;
+  /** Where this shard writes its answer (see ShardLayout). */
+  out: SharedArrayBuffer;
+  layout: ShardLayout;
   labels: Int32Array;
   n: number;
   height: number;
@@ -100,15 +111,24 @@ export interface WorkerStep {
 }
 export type WorkerMessage = WorkerInit | WorkerModel | WorkerStep | { kind: 'close' };
 
-/** A worker's answer to a step. */
+/**
+ * Where a shard's answer goes in its float32 buffer: the gradient of each requested variable (in
+ * ctx.variables order) at its offset, then the moving mean and variance of each training-mode
+ * batch norm (trainingBatchNorms order) after the shard's update, at theirs.
+ */
+export interface ShardLayout {
+  grads: Array<[number, number]>;
+  stats: Array<[number, number]>;
+  size: number;
+}
+
+/** A worker's answer to a step; the values are in the shard's buffer. */
 export interface WorkerResult {
   kind: 'result';
   loss: number;
   correct: number;
-  /** One gradient per requested variable, null where the loss does not reach it. */
-  grads: Array<Float32Array | null>;
-  /** Moving mean and variance of each training-mode batch norm after the shard's update. */
-  stats: Float32Array[];
+  /** Per requested variable: false where the loss does not reach it (no gradient). */
+  present: boolean[];
 }
 type WorkerReply = WorkerResult | { kind: 'ready' } | { kind: 'error'; message: string };
 
@@ -116,6 +136,8 @@ class Replica {
   /** Replies come in the order the messages were sent: one resolver per message, in order. */
   private readonly pending: { resolve(r: WorkerReply): void; reject(e: Error): void }[] = [];
   private failure: Error | null = null;
+  /** Per ordered weight, the data id whose values this worker's replica holds (null: none). */
+  loaded: Array<object | null> = [];
 
   constructor(readonly thread: Worker) {
     thread.on('message', (r: WorkerReply) => {
@@ -158,39 +180,52 @@ export function shardsOfSize(n: number, size: number): Array<[number, number]> {
 }
 
 /**
- * A shard's answer from microBatchGradients' output: copies of the gradients (a backend may hand
- * out its own storage, which must not be transferred) and of the moving statistics the shard left,
- * in trainingBatchNorms order; frees the output. Shared by the main thread and the workers.
+ * A shard's answer from microBatchGradients' output: its gradients and the moving statistics it
+ * left (trainingBatchNorms order) written into `out` at `layout`'s offsets; frees the output.
+ * Shared by the main thread and the workers.
  */
-export function shardResult(
+export function writeShard(
   out: { value: tf.Scalar; hit: tf.Scalar; grads: tf.NamedTensorMap },
   variables: tf.Variable[],
   model: tf.LayersModel,
+  layout: ShardLayout,
+  buffer: Float32Array,
 ): WorkerResult {
-  const grads = variables.map((v) => {
+  const present = variables.map((v, i) => {
     const g = out.grads[v.name];
-    return g ? new Float32Array(g.dataSync() as Float32Array) : null;
+    if (g) buffer.set(g.dataSync() as Float32Array, layout.grads[i]![0]);
+    return g !== undefined;
   });
-  const stats = trainingBatchNorms(model).flatMap((b) => [
-    new Float32Array(b.mean.read().dataSync() as Float32Array),
-    new Float32Array(b.variance.read().dataSync() as Float32Array),
-  ]);
+  trainingBatchNorms(model).forEach((b, j) => {
+    buffer.set(b.mean.read().dataSync() as Float32Array, layout.stats[2 * j]![0]);
+    buffer.set(b.variance.read().dataSync() as Float32Array, layout.stats[2 * j + 1]![0]);
+  });
   const result: WorkerResult = {
     kind: 'result',
     loss: out.value.dataSync()[0]!,
     correct: out.hit.dataSync()[0]!,
-    grads,
-    stats,
+    present,
   };
   tf.dispose([out.value, out.hit, ...Object.values(out.grads)]);
   return result;
 }
 
+/** The layout of a shard's answer for these variables and training-mode batch norms. */
+function shardLayout(variables: tf.Variable[], bn: ReturnType<typeof trainingBatchNorms>) {
+  let size = 0;
+  const at = (n: number): [number, number] => {
+    size += n;
+    return [size - n, n];
+  };
+  const grads = variables.map((v) => at(v.size));
+  const stats = bn.flatMap((b) => [at(b.mean.read().size), at(b.variance.read().size)]);
+  return { grads, stats, size };
+}
+
 /**
- * One shard trained on the main thread, answered as a worker would answer it (copies of the
- * gradients and of the moving statistics it left), from the same preprocessed pixels the workers
- * get; the statistics are put back to the batch's starting values first, and the dropout layers
- * to the batch's step and this shard's rows.
+ * One shard trained on the main thread, answered as a worker would answer it, from the same
+ * preprocessed pixels the workers get; the statistics are put back to the batch's starting values
+ * first, and the dropout layers to the batch's step and this shard's rows.
  */
 function mainShard(
   batch: Batch,
@@ -199,6 +234,8 @@ function mainShard(
   [start, m]: [number, number],
   dropouts: SeededDropout[],
   combiner: MovingStatsCombiner | null,
+  layout: ShardLayout,
+  buffer: Float32Array,
 ): WorkerResult {
   const steps = dropouts.map((d) => d.step);
   combiner?.reset();
@@ -206,7 +243,7 @@ function mainShard(
   try {
     const { preprocess: _p, ...rest } = ctx;
     const out = microBatchGradients({ ...batch, x }, rest, start, m, start === 0);
-    return shardResult(out, ctx.variables, ctx.model);
+    return writeShard(out, ctx.variables, ctx.model, layout, buffer);
   } finally {
     dropouts.forEach((d, i) => {
       d.batchSlice = null;
@@ -244,7 +281,11 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     model: tf.LayersModel;
     weights: Float32Array;
     layout: Array<[number, number]>;
+    /** Per ordered weight, the data id whose values `weights` holds. */
+    copied: Array<object | null>;
   } | null = null;
+  let xShared = new SharedArrayBuffer(0);
+  const outs: SharedArrayBuffer[] = [];
 
   /** Sends the model's topology to every worker when the model is not the one they hold. */
   async function ensureModel(model: tf.LayersModel): Promise<NonNullable<typeof current>> {
@@ -260,8 +301,16 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     const topology = JSON.stringify(model.toJSON(null, false));
     const message: WorkerModel = { kind: 'model', topology, weights: shared, layout };
     await Promise.all(replicas.map((r) => r.ask(message)));
-    current = { model, weights: new Float32Array(shared), layout };
+    for (const r of replicas) r.loaded = weights.map(() => null);
+    const copied = weights.map(() => null);
+    current = { model, weights: new Float32Array(shared), layout, copied };
     return current;
+  }
+
+  /** A shared buffer of at least `floats` float32 values, reused from step to step. */
+  function outBuffer(k: number, floats: number): SharedArrayBuffer {
+    if ((outs[k]?.byteLength ?? -1) < 4 * floats) outs[k] = new SharedArrayBuffer(4 * floats);
+    return outs[k]!;
   }
 
   const step: TrainStep = async (batch: Batch, ctx: StepContext): Promise<StepResult> => {
@@ -269,9 +318,12 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     const { model, optimizer, variables } = ctx;
     const held = await ensureModel(model);
     const ordered = orderedWeights(model);
+    // The shared weights follow the model: only values written since the last copy are copied.
+    const ids = ordered.map((w) => w.variable.read().dataId);
     ordered.forEach((w, i) => {
-      const [offset] = held.layout[i]!;
-      held.weights.set(w.variable.read().dataSync() as Float32Array, offset);
+      if (held.copied[i] === ids[i]) return;
+      held.weights.set(w.variable.read().dataSync() as Float32Array, held.layout[i]![0]);
+      held.copied[i] = ids[i]!;
     });
     const position = new Map(ordered.map((w, i) => [w.variable.read(), i]));
     const wanted = variables.map((v) => {
@@ -279,19 +331,26 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
       check(i !== undefined, 'variables', `${v.name} is not a weight of the model`);
       return i;
     });
-    // Read back outside the tidy: a tidy walks a returned array element by element.
-    const xt = tf.tidy(() => {
+    const pixels = batch.n * batch.height * batch.width * 3;
+    if (xShared.byteLength < 4 * pixels) xShared = new SharedArrayBuffer(4 * pixels);
+    const x = new Float32Array(xShared, 0, pixels);
+    tf.tidy(() => {
       const t: tf.Tensor4D = tf.tensor4d(batch.x, [batch.n, batch.height, batch.width, 3]);
-      return ctx.preprocess ? ctx.preprocess(t) : t;
+      x.set((ctx.preprocess ? ctx.preprocess(t) : t).dataSync() as Float32Array);
     });
-    const x = xt.dataSync() as Float32Array;
-    xt.dispose();
     const dropouts = seededDropouts(model);
-    const base: Omit<WorkerStep, 'start' | 'm'> = {
+    // The moving statistics before the batch, taken before the main thread's shards change them;
+    // a worker reloads them before every shard.
+    const bn = trainingBatchNorms(model);
+    const statsAt = new Set(bn.flatMap((b) => [b.mean, b.variance]));
+    const reloaded = ordered.flatMap((w, i) => (statsAt.has(w.variable) ? [i] : []));
+    const layout = shardLayout(variables, bn);
+    const base: Omit<WorkerStep, 'start' | 'm' | 'load' | 'out'> = {
       kind: 'step',
       trainable: model.layers.map((l) => l.trainable),
       variables: wanted,
-      x,
+      x: xShared,
+      layout,
       labels: batch.labels,
       n: batch.n,
       height: batch.height,
@@ -300,62 +359,66 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
       classWeights: ctx.classWeights ? (ctx.classWeights.dataSync() as Float32Array) : null,
       dropoutSteps: dropouts.map((d) => d.step),
     };
+    /** What `replica` must load before a shard: what changed since it last loaded, and the
+     * training-mode batch norms' moving statistics. */
+    const toLoad = (replica: Replica): number[] => {
+      const load = new Set(reloaded);
+      ids.forEach((id, i) => {
+        if (replica.loaded[i] !== id) load.add(i);
+        replica.loaded[i] = id;
+      });
+      return [...load].sort((a, b) => a - b);
+    };
     const shards =
       microBatch === undefined ? shardsOf(batch.n, count) : shardsOfSize(batch.n, microBatch);
     const lanes = count + (mainThread ? 1 : 0);
     const onMain = (k: number) => mainThread && k % lanes === 0;
-    // The moving statistics before the batch, taken before the main thread's shards change them.
-    const bn = trainingBatchNorms(model);
     const combiner = bn.length ? new MovingStatsCombiner(bn) : null;
-    const sums: Array<tf.Tensor | null> = variables.map(() => null);
+    // Every worker gets all of its shards at once (it answers them in order), then the main
+    // thread trains its own while the workers train theirs.
+    const buffers = shards.map(
+      (_, k) => new Float32Array(outBuffer(k, layout.size), 0, layout.size),
+    );
+    const asked = shards.map(([start, m], k) => {
+      if (onMain(k)) return null;
+      const replica = replicas[(k % lanes) - (mainThread ? 1 : 0)]!;
+      const load = toLoad(replica);
+      return replica.ask({ ...base, load, out: outs[k]!, start, m });
+    });
+    const replies: WorkerResult[] = [];
+    for (let k = 0; k < shards.length; k++)
+      if (onMain(k))
+        replies[k] = mainShard(batch, x, ctx, shards[k]!, dropouts, combiner, layout, buffers[k]!);
+    for (let k = 0; k < shards.length; k++)
+      if (!onMain(k)) replies[k] = (await asked[k]) as WorkerResult;
+
+    // Gradients summed in shard order, as microBatchStep sums its micro-batches: the first
+    // shard's values as they are, then float32 additions (tf.add's rounding).
+    const sums = variables.map((): Float32Array | null => null);
     let loss = 0;
     let correct = 0;
-    try {
-      // Every worker gets all of its shards at once (it answers them in order), then the main
-      // thread trains its own while the workers train theirs.
-      const asked = shards.map(([start, m], k) =>
-        onMain(k) ? null : replicas[(k % lanes) - (mainThread ? 1 : 0)]!.ask({ ...base, start, m }),
-      );
-      const replies: WorkerResult[] = [];
-      for (let k = 0; k < shards.length; k++)
-        if (onMain(k)) replies[k] = mainShard(batch, x, ctx, shards[k]!, dropouts, combiner);
-      for (let k = 0; k < shards.length; k++)
-        if (!onMain(k)) replies[k] = (await asked[k]) as WorkerResult;
-
-      // Gradients summed in shard order, as microBatchStep sums its micro-batches.
-      replies.forEach((r, k) => {
-        loss += r.loss;
-        correct += r.correct;
-        variables.forEach((v, i) => {
-          const g = r.grads[i];
-          if (!g) return;
-          const t = tf.tensor(g, v.shape, 'float32');
-          const previous = sums[i];
-          if (!previous) return void (sums[i] = t);
-          sums[i] = tf.add(previous, t);
-          tf.dispose([previous, t]);
-        });
-        if (combiner) {
-          combiner.reset();
-          tf.tidy(() =>
-            bn.forEach((s, j) => {
-              s.mean.write(tf.tensor(r.stats[2 * j]!, s.mean.read().shape, 'float32'));
-              s.variance.write(tf.tensor(r.stats[2 * j + 1]!, s.variance.read().shape, 'float32'));
-            }),
-          );
-          combiner.record(shards[k]![1] / batch.n);
-        }
+    replies.forEach((r, k) => {
+      loss += r.loss;
+      correct += r.correct;
+      const values = buffers[k]!;
+      variables.forEach((_, i) => {
+        if (!r.present[i]) return;
+        const [offset, size] = layout.grads[i]!;
+        const g = values.subarray(offset, offset + size);
+        const sum = sums[i];
+        if (!sum) return void (sums[i] = Float32Array.from(g));
+        for (let j = 0; j < size; j++) sum[j] = sum[j]! + g[j]!;
       });
-      combiner?.commit();
-    } catch (e) {
-      combiner?.dispose();
-      tf.dispose(sums.filter((t): t is tf.Tensor => t !== null));
-      throw e;
-    }
+      combiner?.recordValues(
+        shards[k]![1] / batch.n,
+        layout.stats.map(([offset, size]) => values.subarray(offset, offset + size)),
+      );
+    });
+    combiner?.commit();
     const grads: tf.NamedTensorMap = {};
     variables.forEach((v, i) => {
-      const g = sums[i];
-      if (g) grads[v.name] = g;
+      const sum = sums[i];
+      if (sum) grads[v.name] = tf.tensor(sum, v.shape, 'float32');
     });
     optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
