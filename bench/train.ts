@@ -15,10 +15,13 @@
  * PyTorch reference (bench/torch_xception.py, same topology, batch and optimizer,
  * `torch.set_num_threads(n)`) runs right after ours for every core count under /usr/bin/python3
  * (skipped with a note when torch does not import), and the ratio is printed beside it.
+ * These machines are noisy (the same run varies by 1.5x from minute to minute), so `--rounds R`
+ * repeats every pair R times, alternating ours and PyTorch, and prints the medians and the median
+ * of the per-round ratios; the scaling line is the median of per-round scalings.
  *
  * Usage: npm run bench:train [-- --input 96 --width 0.25 --batch 16 --steps 5 --warmup 2
  *        --cores 1,2 --full --full-batch 16 --frozen 0 --profile --kernels simd|composed
- *        --micro-batch 8|auto --full-micro-batch auto|N]
+ *        --micro-batch 8|auto --full-micro-batch auto|N --rounds 3]
  *   --micro-batch      at teaching size; default the teaching profile's (8: two per batch)
  *   --full-micro-batch at full size; default the full profile's (auto: what fits the heap)
  *   --full       also full size (299 px, width 1) at --full-batch
@@ -65,6 +68,7 @@ interface Options extends Omit<Config, 'cores'> {
   full: boolean;
   fullBatch: number;
   profile: boolean;
+  rounds: number;
 }
 
 const LR = 3e-3;
@@ -87,6 +91,7 @@ function parseOptions(argv: string[]): Options {
     full: false,
     fullBatch: 16,
     profile: false,
+    rounds: 3,
   };
   const numeric: Record<string, keyof Options> = {
     '--input': 'input',
@@ -97,6 +102,7 @@ function parseOptions(argv: string[]): Options {
     '--warmup': 'warmup',
     '--frozen': 'frozen',
     '--full-batch': 'fullBatch',
+    '--rounds': 'rounds',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -383,51 +389,100 @@ async function main(): Promise<void> {
       batch: o.fullBatch,
       microBatch: o.fullMicroBatch,
     });
-  console.log(
-    '\nsize      px  width batch micro cores threads |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch',
-  );
+  interface Pair {
+    ours: ChildResult | string;
+    torch: TorchResult | string;
+  }
+  const runs = new Map<string, Pair[]>();
+  const key = (size: Size, cores: number) => `${size.label} ${cores}`;
   let profile: string[] | undefined;
-  const scaling: string[] = [];
-  for (const size of sizes) {
-    let one: { ours: number | null; torch: number | null } | null = null;
-    for (const cores of o.coreList) {
-      const c: Config = { ...o, ...size, cores };
-      const wantProfile = o.profile && cores === 1 && size.label === 'teaching';
-      const ours = runOurs(c, wantProfile);
-      const torch = noTorch ? noTorch : runTorch(c);
-      const micro = typeof ours === 'string' ? '-' : String(ours.microBatch);
-      const threads = typeof ours === 'string' ? '-' : String(ours.threads);
-      let line =
-        `${size.label.padEnd(9)} ${String(size.input).padStart(3)} ${String(size.width).padStart(6)} ` +
-        `${String(size.batch).padStart(5)} ${micro.padStart(5)} ${String(cores).padStart(5)} ${threads.padStart(7)} | `;
-      if (typeof ours === 'string') line += ours.padEnd(37);
-      else {
-        line += `${ours.imagesPerSecond.toFixed(2).padStart(12)} ${ours.msPerStep.toFixed(0).padStart(8)} ${ours.peakRssMiB.toFixed(0).padStart(8)}`;
-        profile ??= ours.profile;
-      }
-      line += ' | ';
-      if (typeof torch === 'string') line += torch;
-      else {
-        line += `${torch.images_per_s.toFixed(2).padStart(12)} ${String(torch.threads).padStart(8)} ${torch.peak_rss_mib.toFixed(0).padStart(8)}`;
-        if (typeof ours !== 'string')
-          line += ` | ${(ours.imagesPerSecond / torch.images_per_s).toFixed(2).padStart(9)}x`;
-      }
-      console.log(line);
-      const rate = {
-        ours: typeof ours === 'string' ? null : ours.imagesPerSecond,
-        torch: typeof torch === 'string' ? null : torch.images_per_s,
-      };
-      if (cores === 1) one = rate;
-      else if (one) {
-        const x = (a: number | null, b: number | null) =>
-          a !== null && b !== null ? `${(a / b).toFixed(2)}x` : '-';
-        scaling.push(
-          `${size.label}: ${cores} cores over 1: ours ${x(rate.ours, one.ours)}, torch ${x(rate.torch, one.torch)}`,
-        );
+  for (let round = 0; round < o.rounds; round++) {
+    for (const size of sizes) {
+      for (const cores of o.coreList) {
+        const c: Config = { ...o, ...size, cores };
+        const wantProfile = o.profile && round === 0 && cores === 1 && size.label === 'teaching';
+        const ours = runOurs(c, wantProfile);
+        const torch = noTorch ? noTorch : runTorch(c);
+        if (typeof ours !== 'string') profile ??= ours.profile;
+        const list = runs.get(key(size, cores)) ?? [];
+        list.push({ ours, torch });
+        runs.set(key(size, cores), list);
+        if (o.rounds > 1) {
+          const rate = (r: ChildResult | TorchResult | string) =>
+            typeof r === 'string'
+              ? 'failed'
+              : ('imagesPerSecond' in r ? r.imagesPerSecond : r.images_per_s).toFixed(2);
+          console.log(
+            `round ${round + 1}/${o.rounds}: ${size.label} on ${cores} core(s): ours ${rate(ours)} img/s, torch ${rate(torch)} img/s`,
+          );
+        }
       }
     }
   }
-  if (scaling.length) console.log('\nscaling ' + scaling.join('; '));
+  console.log(
+    `\nsize      px  width batch micro cores threads |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch   (medians of ${o.rounds} round${o.rounds > 1 ? 's' : ''})`,
+  );
+  const scaling: string[] = [];
+  for (const size of sizes) {
+    for (const cores of o.coreList) {
+      const pairs = runs.get(key(size, cores))!;
+      const ours = pairs.map((p) => p.ours).filter((r): r is ChildResult => typeof r !== 'string');
+      const torch = pairs
+        .map((p) => p.torch)
+        .filter((r): r is TorchResult => typeof r !== 'string');
+      const first = ours[0];
+      let line =
+        `${size.label.padEnd(9)} ${String(size.input).padStart(3)} ${String(size.width).padStart(6)} ` +
+        `${String(size.batch).padStart(5)} ${(first ? String(first.microBatch) : '-').padStart(5)} ` +
+        `${String(cores).padStart(5)} ${(first ? String(first.threads) : '-').padStart(7)} | `;
+      if (!first) line += String(pairs[0]!.ours).padEnd(37);
+      else
+        line += `${median(ours.map((r) => r.imagesPerSecond))
+          .toFixed(2)
+          .padStart(12)} ${median(ours.map((r) => r.msPerStep))
+          .toFixed(0)
+          .padStart(8)} ${Math.max(...ours.map((r) => r.peakRssMiB))
+          .toFixed(0)
+          .padStart(8)}`;
+      line += ' | ';
+      if (torch.length === 0) line += String(pairs[0]!.torch);
+      else {
+        line += `${median(torch.map((r) => r.images_per_s))
+          .toFixed(2)
+          .padStart(12)} ${String(torch[0]!.threads).padStart(8)} ${Math.max(
+          ...torch.map((r) => r.peak_rss_mib),
+        )
+          .toFixed(0)
+          .padStart(8)}`;
+        const ratios = pairs.flatMap((p) =>
+          typeof p.ours === 'string' || typeof p.torch === 'string'
+            ? []
+            : [p.ours.imagesPerSecond / p.torch.images_per_s],
+        );
+        if (ratios.length) line += ` | ${median(ratios).toFixed(2).padStart(9)}x`;
+      }
+      console.log(line);
+    }
+    const one = runs.get(key(size, 1));
+    for (const cores of o.coreList.filter((c) => c > 1)) {
+      const many = runs.get(key(size, cores));
+      if (!one || !many) continue;
+      const per = (side: 'ours' | 'torch') =>
+        many.flatMap((p, r) => {
+          const a = p[side];
+          const b = one[r]![side];
+          if (typeof a === 'string' || typeof b === 'string') return [];
+          const rate = (x: ChildResult | TorchResult) =>
+            'imagesPerSecond' in x ? x.imagesPerSecond : x.images_per_s;
+          return [rate(a) / rate(b)];
+        });
+      const x = (v: number[]) => (v.length ? `${median(v).toFixed(2)}x` : '-');
+      scaling.push(
+        `${size.label}: ${cores} cores over 1: ours ${x(per('ours'))}, torch ${x(per('torch'))}`,
+      );
+    }
+  }
+  if (scaling.length) console.log('\nscaling (median of per-round ratios) ' + scaling.join('; '));
   if (profile) console.log('\n' + profile.join('\n'));
   console.log(
     `\nload after: ${os

@@ -1,6 +1,7 @@
 import { ArtstyleError } from '../util/errors';
 import { createProgress, type Progress } from '../util/progress';
 import { evaluateLossAccuracy } from './forward';
+import { FrozenPrefixValidation } from './frozen-prefix';
 import { outOfMemoryError } from '../util/out-of-memory';
 import { memoryContext, type BatchLogs, type FitCallback } from './fit';
 import { writeHistory, type EpochRecord } from './history';
@@ -127,16 +128,23 @@ export function historyFiles(): FitCallback {
   };
 }
 
-/** Validation after each epoch: val_loss and val_accuracy as Keras reports them. */
+/**
+ * Validation after each epoch: val_loss and val_accuracy as Keras reports them. The layers that
+ * training cannot change run once, at the first validation; later ones start from their kept
+ * output (the same numbers, lib/train/frozen-prefix.ts).
+ */
 export function validation(batchSize?: number): FitCallback {
+  // The frozen prefix's values are kept from the first validation on (lib/train/frozen-prefix).
+  let frozen: FrozenPrefixValidation | null | undefined;
   return {
     async epochMetrics(run) {
       const { model, valSource, preprocess } = run.spec;
-      const v = await evaluateLossAccuracy(
-        model,
-        valSource,
-        batchSize ?? run.spec.batchSize,
-        preprocess,
+      const size = batchSize ?? run.spec.batchSize;
+      frozen ??= FrozenPrefixValidation.for(model, valSource.size);
+      const v = await (
+        frozen
+          ? frozen.evaluate(valSource, size, preprocess)
+          : evaluateLossAccuracy(model, valSource, size, preprocess)
       ).catch((e: unknown) => {
         throw outOfMemoryError(e, memoryContext(run, 'validation')) ?? e;
       });

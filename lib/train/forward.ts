@@ -127,26 +127,45 @@ export async function evaluateLossAccuracy(
   batchSize: number,
   preprocess?: Preprocess,
 ): Promise<LossAccuracy> {
-  const k = source.numClasses;
-  let lossSum = 0;
-  let correct = 0;
-  let n = 0;
+  const sums = new LossSums(source.numClasses);
   for await (const batch of source.batches(0, inferenceBatchSize(model, batchSize))) {
-    const [ceSum, right] = tf.tidy(() => {
-      const probs = forwardBatch(model, batch, { preprocess });
-      const labels = tf.tensor1d(batch.labels, 'int32');
-      const ce = perSampleCrossEntropy(tf.oneHot(labels, k) as tf.Tensor2D, probs);
-      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'int32'));
-      return [tf.sum(ce), hit];
-    });
-    lossSum += (await ceSum.data())[0]!;
-    correct += (await right.data())[0]!;
-    n += batch.n;
-    tf.dispose([ceSum, right]);
+    await sums.add(() => forwardBatch(model, batch, { preprocess }), batch.labels);
     await new Promise((r) => setImmediate(r));
   }
-  const reg = tf.tidy(() => regularizationLoss(model));
-  const regValue = (await reg.data())[0]!;
-  reg.dispose();
-  return { loss: lossSum / n + regValue, accuracy: correct / n };
+  return sums.result(model);
+}
+
+/**
+ * Validation's running sums: the unweighted cross-entropy and the right answers of each batch, then
+ * their means plus the regularisation loss. Shared by evaluateLossAccuracy and the frozen-prefix
+ * validation of lib/train/frozen-prefix.ts, so both compute the same numbers the same way.
+ */
+export class LossSums {
+  private lossSum = 0;
+  private correct = 0;
+  private n = 0;
+
+  constructor(private readonly numClasses: number) {}
+
+  /** Adds a batch whose class probabilities `probs()` computes (inside a tidy). */
+  async add(probs: () => tf.Tensor2D, batchLabels: Int32Array): Promise<void> {
+    const [ceSum, right] = tf.tidy(() => {
+      const p = probs();
+      const labels = tf.tensor1d(batchLabels, 'int32');
+      const ce = perSampleCrossEntropy(tf.oneHot(labels, this.numClasses) as tf.Tensor2D, p);
+      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), labels), 'int32'));
+      return [tf.sum(ce), hit];
+    });
+    this.lossSum += (await ceSum.data())[0]!;
+    this.correct += (await right.data())[0]!;
+    this.n += batchLabels.length;
+    tf.dispose([ceSum, right]);
+  }
+
+  async result(model: tf.LayersModel): Promise<LossAccuracy> {
+    const reg = tf.tidy(() => regularizationLoss(model));
+    const regValue = (await reg.data())[0]!;
+    reg.dispose();
+    return { loss: this.lossSum / this.n + regValue, accuracy: this.correct / this.n };
+  }
 }
