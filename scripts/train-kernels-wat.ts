@@ -12,6 +12,8 @@
  *   colsqdev, bnapply, bngradsums, bngradinput: batch normalization in training mode, forward and
  *             backward (lib/backend/batch-norm-kernels.ts), see batchNormKernels.
  *   maxpoolgrad: MaxPoolGrad, see maxPoolGradKernel.
+ *   momentum, rmsprop: the optimizers' updates (lib/backend/optimizer-kernels.ts), see
+ *             optimizerKernels.
  *
  * The module imports tfjs-backend-wasm's memory, so every pointer is a tensor's byte address on the
  * wasm backend's heap and nothing is copied; channel counts are multiples of 4.
@@ -158,6 +160,7 @@ export function trainKernelsWat(): string {
 
   batchNormKernels(w, { get, add, mul, set, loop, locals });
   maxPoolGradKernel(w, { get, add, mul, set, loop, locals });
+  optimizerKernels(w, { get, add, mul, set, loop, locals });
   w(')');
   return L.join('\n') + '\n';
 }
@@ -339,4 +342,87 @@ function maxPoolGradKernel(w: (s: string) => number, e: Emit): void {
     });
   });
   w(')');
+}
+
+/**
+ * The updates of tfjs's MomentumOptimizer and (uncentred) RMSPropOptimizer over n float32 values,
+ * element by element, each operation rounded to float32 in tfjs's order, so that the results are
+ * tfjs's bit for bit (lib/backend/optimizer-kernels.ts; tested):
+ *
+ *   momentum: acc' = m * acc + g;  value' = c * acc' + value                 (c = -learning rate)
+ *   rmsprop:  ms' = ms * rho + g^2 * (1 - rho);
+ *             mom' = mom * momentum + (g * lr) / sqrt(ms' + eps);  value' = value - mom'
+ *
+ * Four values per f32x4 while four remain, then one at a time.
+ */
+function optimizerKernels(w: (s: string) => number, e: Emit): void {
+  const { get, add, set, locals } = e;
+  /** for (i = 0; i < n; i += lanes) at byte offset p = 4 * i, a vector part then a scalar tail. */
+  const elementwise = (
+    name: string,
+    pointers: string[],
+    scalars: string[],
+    body: (kind: 'f32x4' | 'f32') => void,
+  ): void => {
+    const params = [
+      ...pointers.map((p) => `(param $${p} i32)`),
+      '(param $n i32)',
+      ...scalars.map((p) => `(param $${p} f32)`),
+    ];
+    w(`(func (export "${name}") ${params.join(' ')}`);
+    locals(['p', 'end', 'vend'], 'i32');
+    locals(
+      scalars.map((x) => `${x}v`),
+      'v128',
+    );
+    for (const x of scalars) w(set(`${x}v`, `(f32x4.splat ${get(x)})`));
+    w(set('end', `(i32.shl ${get('n')} (i32.const 2))`));
+    w(set('vend', `(i32.and ${get('end')} (i32.const -16))`));
+    w(set('p', '(i32.const 0)'));
+    w('(block $v_end (loop $v_loop');
+    w(`(br_if $v_end (i32.ge_u ${get('p')} ${get('vend')}))`);
+    body('f32x4');
+    w(set('p', add(get('p'), '(i32.const 16)')));
+    w('(br $v_loop)))');
+    w('(block $s_end (loop $s_loop');
+    w(`(br_if $s_end (i32.ge_u ${get('p')} ${get('end')}))`);
+    body('f32');
+    w(set('p', add(get('p'), '(i32.const 4)')));
+    w('(br $s_loop)))');
+    w(')');
+  };
+  const ops = (k: 'f32x4' | 'f32') => {
+    const at = (ptr: string) => add(get(ptr), get('p'));
+    const ld = (ptr: string) =>
+      k === 'f32x4' ? `(v128.load ${at(ptr)})` : `(f32.load ${at(ptr)})`;
+    const st = (ptr: string, v: string) =>
+      k === 'f32x4' ? `(v128.store ${at(ptr)} ${v})` : `(f32.store ${at(ptr)} ${v})`;
+    const sc = (x: string) => (k === 'f32x4' ? get(`${x}v`) : get(x));
+    const op = (name: string, ...args: string[]) => `(${k}.${name} ${args.join(' ')})`;
+    return { ld, st, sc, op };
+  };
+  elementwise('momentum', ['value', 'acc', 'grad', 'outValue', 'outAcc'], ['m', 'c'], (k) => {
+    const { ld, st, sc, op } = ops(k);
+    // acc' = m * acc + g, kept in outAcc, then read back for the value.
+    w(st('outAcc', op('add', op('mul', sc('m'), ld('acc')), ld('grad'))));
+    w(st('outValue', op('add', op('mul', sc('c'), ld('outAcc')), ld('value'))));
+  });
+  elementwise(
+    'rmsprop',
+    ['value', 'ms', 'mom', 'grad', 'outValue', 'outMs', 'outMom'],
+    ['rho', 'oneMinusRho', 'momentum', 'lr', 'eps'],
+    (k) => {
+      const { ld, st, sc, op } = ops(k);
+      const g = ld('grad');
+      w(
+        st(
+          'outMs',
+          op('add', op('mul', ld('ms'), sc('rho')), op('mul', op('mul', g, g), sc('oneMinusRho'))),
+        ),
+      );
+      const step = op('div', op('mul', g, sc('lr')), op('sqrt', op('add', ld('outMs'), sc('eps'))));
+      w(st('outMom', op('add', op('mul', ld('mom'), sc('momentum')), step)));
+      w(st('outValue', op('sub', ld('value'), ld('outMom'))));
+    },
+  );
 }

@@ -63,6 +63,8 @@ export interface TrainKernelExports {
     ]
   ): void;
   maxpoolgrad(...args: number[]): void;
+  momentum(...args: number[]): void;
+  rmsprop(...args: number[]): void;
 }
 type Exports = TrainKernelExports;
 

@@ -210,6 +210,40 @@ export function writeShard(
   return result;
 }
 
+/**
+ * The gradients of the shards summed in shard order, per variable: the first shard's values that
+ * reach it as they are, then float32 additions (JavaScript adds in double and the array rounds to
+ * float32, which is float32 addition exactly). null where no shard reached the variable. When
+ * every shard reached every variable (the usual case) the whole gradient block is summed at once.
+ */
+function sumShards(
+  replies: WorkerResult[],
+  buffers: Float32Array[],
+  layout: ShardLayout,
+): Array<Float32Array | null> {
+  const count = layout.grads.length;
+  const end = count ? layout.grads[count - 1]![0] + layout.grads[count - 1]![1] : 0;
+  if (replies.every((r) => r.present.every(Boolean))) {
+    const flat = buffers[0]!.slice(0, end);
+    for (let k = 1; k < replies.length; k++) {
+      const g = buffers[k]!;
+      for (let j = 0; j < end; j++) flat[j] = flat[j]! + g[j]!;
+    }
+    return layout.grads.map(([offset, size]) => flat.subarray(offset, offset + size));
+  }
+  const sums = layout.grads.map((): Float32Array | null => null);
+  replies.forEach((r, k) => {
+    layout.grads.forEach(([offset, size], i) => {
+      if (!r.present[i]) return;
+      const g = buffers[k]!.subarray(offset, offset + size);
+      const sum = sums[i];
+      if (!sum) return void (sums[i] = g.slice());
+      for (let j = 0; j < size; j++) sum[j] = sum[j]! + g[j]!;
+    });
+  });
+  return sums;
+}
+
 /** The layout of a shard's answer for these variables and training-mode batch norms. */
 function shardLayout(variables: tf.Variable[], bn: ReturnType<typeof trainingBatchNorms>) {
   let size = 0;
@@ -394,21 +428,13 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
 
     // Gradients summed in shard order, as microBatchStep sums its micro-batches: the first
     // shard's values as they are, then float32 additions (tf.add's rounding).
-    const sums = variables.map((): Float32Array | null => null);
+    const sums = sumShards(replies, buffers, layout);
     let loss = 0;
     let correct = 0;
     replies.forEach((r, k) => {
       loss += r.loss;
       correct += r.correct;
       const values = buffers[k]!;
-      variables.forEach((_, i) => {
-        if (!r.present[i]) return;
-        const [offset, size] = layout.grads[i]!;
-        const g = values.subarray(offset, offset + size);
-        const sum = sums[i];
-        if (!sum) return void (sums[i] = Float32Array.from(g));
-        for (let j = 0; j < size; j++) sum[j] = sum[j]! + g[j]!;
-      });
       combiner?.recordValues(
         shards[k]![1] / batch.n,
         layout.stats.map(([offset, size]) => values.subarray(offset, offset + size)),
