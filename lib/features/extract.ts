@@ -8,9 +8,18 @@
  * averaged over its positions (`pooling: 'avg'`, 2048 values, what Keras's `pooling='avg'`
  * gives). Rows are appended to a feature store a chunk at a time, so a run that stops can be
  * started again: ids already in the store are skipped, and at most one chunk of work is redone.
- * Only one batch of images is ever in memory.
+ *
+ * On the wasm backend (one core per thread) the batches are dealt in turn to the main thread and
+ * worker threads, each with its own backend and a copy of the model (`threads`: default one per
+ * core, or ARTSTYLE_THREADS); the images are decoded and preprocessed on the main thread and the
+ * rows stored in the items' order. An image's features do not depend on the thread or on the
+ * other images of its batch, so the store is the same bit for bit on any number of threads.
+ * Only one round of batches (one per thread) is ever in memory.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { decodeAndResize, ResizeKernel } from '../data/resizePolicy';
 import { inferenceBatchSize } from '../models/memory';
@@ -42,6 +51,141 @@ export interface ExtractOptions {
   resizeKernel?: ResizeKernel;
   /** Show a progress bar (default true). */
   progress?: boolean;
+  /**
+   * Threads that run the model: the main thread and threads - 1 workers. Default: on the wasm
+   * backend one per core (ARTSTYLE_THREADS overrides), elsewhere 1 (native and GPU backends use
+   * every core by themselves). Never changes a result.
+   */
+  threads?: number;
+}
+
+/** Messages to an extraction worker (extract-worker.ts) and its replies. */
+export type ExtractWorkerMessage =
+  | {
+      kind: 'init';
+      backend: string;
+      topology: string;
+      /** The model's weights, in `model.weights` order, at `layout`'s [offset, size]. */
+      weights: SharedArrayBuffer;
+      layout: Array<[number, number]>;
+    }
+  | {
+      kind: 'batch';
+      /** n preprocessed images, size x size x 3 each. */
+      x: Float32Array;
+      n: number;
+      size: number;
+      pooling: 'flatten' | 'avg';
+    };
+export type ExtractWorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'features'; features: Float32Array }
+  | { kind: 'error'; message: string };
+
+/**
+ * The features of a batch of n preprocessed images: the model's output map, flattened or averaged
+ * over its positions. What every thread runs.
+ */
+export function batchFeatures(
+  model: tf.LayersModel,
+  x: Float32Array,
+  n: number,
+  size: number,
+  pooling: 'flatten' | 'avg',
+): Float32Array {
+  const out = tf.tidy(() => {
+    const y = model.predict(tf.tensor4d(x, [n, size, size, 3])) as tf.Tensor;
+    return pooling === 'avg' ? tf.mean(y, [1, 2]) : tf.reshape(y, [n, -1]);
+  });
+  const values = Float32Array.from(out.dataSync() as Float32Array);
+  out.dispose();
+  return values;
+}
+
+/** The thread count of an extraction (see ExtractOptions.threads), at most one per batch. */
+export function extractionThreads(requested: number | undefined, batches: number): number {
+  const env = process.env['ARTSTYLE_THREADS'];
+  const wanted =
+    requested ??
+    (env && env.trim() !== ''
+      ? Number(env)
+      : tf.getBackend() === 'wasm'
+        ? os.availableParallelism()
+        : 1);
+  check(
+    Number.isInteger(wanted) && wanted >= 1,
+    requested === undefined ? 'ARTSTYLE_THREADS' : 'threads',
+    `expected an integer >= 1, got ${JSON.stringify(requested ?? env)}`,
+  );
+  return Math.max(1, Math.min(wanted, batches));
+}
+
+const WORKER_SCRIPT = path.join(__dirname, 'extract-worker.js');
+
+/** An extraction worker: one message at a time, answered in order. */
+class ExtractWorker {
+  private readonly thread = new Worker(WORKER_SCRIPT);
+  private failure: Error | null = null;
+  private readonly pending: Array<{
+    resolve(r: ExtractWorkerReply): void;
+    reject(e: Error): void;
+  }> = [];
+
+  constructor() {
+    this.thread.on('message', (r: ExtractWorkerReply) => {
+      const p = this.pending.shift();
+      if (r.kind === 'error') p?.reject(new Error(r.message));
+      else p?.resolve(r);
+    });
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      for (const p of this.pending.splice(0)) p.reject(e);
+    };
+    this.thread.on('error', fail);
+    this.thread.on('exit', (code) => fail(new Error(`feature extraction worker exited (${code})`)));
+  }
+
+  ask(m: ExtractWorkerMessage, transfer: ArrayBuffer[] = []): Promise<ExtractWorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.thread.postMessage(m, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.thread.terminate();
+  }
+}
+
+/** Starts `count` workers holding copies of `model`. */
+async function startWorkers(model: tf.LayersModel, count: number): Promise<ExtractWorker[]> {
+  const weights = model.weights;
+  const layout: Array<[number, number]> = [];
+  let total = 0;
+  for (const w of weights) {
+    const size = w.read().size;
+    layout.push([total, size]);
+    total += size;
+  }
+  const shared = new SharedArrayBuffer(4 * total);
+  const values = new Float32Array(shared);
+  weights.forEach((w, i) => values.set(w.read().dataSync() as Float32Array, layout[i]![0]));
+  const init: ExtractWorkerMessage = {
+    kind: 'init',
+    backend: tf.getBackend(),
+    topology: JSON.stringify(model.toJSON(null, false)),
+    weights: shared,
+    layout,
+  };
+  const workers = Array.from({ length: count }, () => new ExtractWorker());
+  try {
+    await Promise.all(workers.map((w) => w.ask(init)));
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.close()));
+    throw e;
+  }
+  return workers;
 }
 
 export interface ExtractResult {
@@ -100,12 +244,31 @@ async function loadImage(
   }
 }
 
+/** A batch's images, decoded, resized and preprocessed on this thread, as model input values. */
+async function loadBatch(
+  batch: FeatureItem[],
+  size: number,
+  preprocess: ExtractOptions['preprocess'],
+  kernel: ResizeKernel | undefined,
+): Promise<Float32Array> {
+  const pixels = await Promise.all(batch.map((it) => loadImage(it, size, kernel)));
+  const input = new Float32Array(batch.length * size * size * 3);
+  pixels.forEach((p, b) => {
+    for (let i = 0; i < p.length; i++) input[b * p.length + i] = p[i] as number;
+  });
+  const x = tf.tidy(() => preprocess(tf.tensor4d(input, [batch.length, size, size, 3])));
+  const values = Float32Array.from(x.dataSync() as Float32Array);
+  x.dispose();
+  return values;
+}
+
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
   const { model, preprocess, items } = options;
   const size = options.imageSize ?? 224;
   const pooling = options.pooling ?? 'flatten';
   const requestedBatch = options.batchSize ?? 16;
   const rowsPerChunk = options.rowsPerChunk ?? 64;
+  extractionThreads(options.threads, 1);
   check(
     pooling === 'flatten' || pooling === 'avg',
     'pooling',
@@ -163,46 +326,64 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     pendingIds = [];
     pending = [];
   };
-  for (let start = 0; start < todo.length; start += batchSize) {
-    const batch = todo.slice(start, start + batchSize);
-    const pixels = await Promise.all(batch.map((it) => loadImage(it, size, options.resizeKernel)));
-    const input = new Float32Array(batch.length * size * size * 3);
-    pixels.forEach((p, b) => {
-      for (let i = 0; i < p.length; i++) input[b * p.length + i] = p[i] as number;
-    });
-    let out: tf.Tensor;
-    try {
-      out = tf.tidy(() => {
-        const x = tf.tensor4d(input, [batch.length, size, size, 3]);
-        const y = model.predict(preprocess(x)) as tf.Tensor;
-        return pooling === 'avg' ? tf.mean(y, [1, 2]) : tf.reshape(y, [batch.length, -1]);
-      });
-    } catch (e) {
-      throw (
-        outOfMemoryError(e, {
-          label: `features (${model.name})`,
-          activity: 'feature extraction',
-          batch: start / batchSize + 1,
-          batchSize,
-          imageSize: size,
-          backend: tf.getBackend(),
-          saved: `${done} images' features are stored in ${store.dir}; running again resumes after them`,
-          smaller: 'a smaller batchSize',
-        }) ?? e
+  const batches: FeatureItem[][] = [];
+  for (let start = 0; start < todo.length; start += batchSize)
+    batches.push(todo.slice(start, start + batchSize));
+  const threads = extractionThreads(options.threads, batches.length);
+  const workers = threads > 1 ? await startWorkers(model, threads - 1) : [];
+  try {
+    // A round: one batch per thread, the first on the main thread; rows stored in batch order.
+    for (let first = 0; first < batches.length; first += threads) {
+      const round = batches.slice(first, first + threads);
+      const inputs = await Promise.all(
+        round.map((batch) => loadBatch(batch, size, preprocess, options.resizeKernel)),
       );
+      const context = (k: number) => ({
+        label: `features (${model.name})`,
+        activity: 'feature extraction',
+        batch: first + k + 1,
+        batchSize,
+        imageSize: size,
+        backend: tf.getBackend(),
+        saved: `${done} images' features are stored in ${store.dir}; running again resumes after them`,
+        smaller: 'a smaller batchSize',
+      });
+      const asked = round.map((batch, k) =>
+        k === 0
+          ? null
+          : workers[k - 1]!.ask({ kind: 'batch', x: inputs[k]!, n: batch.length, size, pooling }, [
+              inputs[k]!.buffer as ArrayBuffer,
+            ]),
+      );
+      const results: Float32Array[] = [];
+      for (let k = 0; k < round.length; k++) {
+        try {
+          results.push(
+            k === 0
+              ? batchFeatures(model, inputs[0]!, round[0]!.length, size, pooling)
+              : ((await asked[k]!) as { features: Float32Array }).features,
+          );
+        } catch (e) {
+          await Promise.allSettled(asked);
+          throw outOfMemoryError(e, context(k)) ?? e;
+        }
+      }
+      round.forEach((batch, k) => {
+        const features = results[k]!;
+        check(
+          features.length === batch.length * dims,
+          'model',
+          `gave ${features.length / batch.length} features per image, expected ${dims}`,
+        );
+        pendingIds.push(...batch.map((it) => it.id));
+        pending.push(features);
+        if (pendingIds.length >= rowsPerChunk) flush();
+        done += batch.length;
+        progress?.update(done);
+      });
     }
-    const features = (await out.data()) as Float32Array;
-    out.dispose();
-    check(
-      features.length === batch.length * dims,
-      'model',
-      `gave ${features.length / batch.length} features per image, expected ${dims}`,
-    );
-    pendingIds.push(...batch.map((it) => it.id));
-    pending.push(features);
-    if (pendingIds.length >= rowsPerChunk) flush();
-    done += batch.length;
-    progress?.update(done);
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
   }
   flush();
   progress?.end(`${todo.length} extracted, ${items.length - todo.length} already stored`);

@@ -96,7 +96,16 @@ export function finetune(
 
 /** What the block sweep of the study needs beyond the data: the grid and the pretrained run. */
 export type BlockSweepOptions = Omit<RecipeOptions, 'model' | 'callbacks'> &
-  Pick<SweepOptions, 'blocks' | 'fromCheckpoint' | 'buildModel' | 'callbacks' | 'evalBatchSize'>;
+  Pick<
+    SweepOptions,
+    | 'blocks'
+    | 'fromCheckpoint'
+    | 'buildModel'
+    | 'callbacks'
+    | 'evalBatchSize'
+    | 'members'
+    | 'handleSigint'
+  >;
 
 /** The sweep's options with Xception's freezing and preprocessing and the fine-tuning schedule. */
 function sweepOptions({ stage: s, ...o }: BlockSweepOptions): SweepOptions {

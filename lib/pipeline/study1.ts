@@ -20,6 +20,7 @@ import type { TrainOptions, TrainResult } from '../train/loop';
 import { predict } from '../train/forward';
 import {
   blockDirName,
+  type MemberExecutor,
   type SweepCallbacks,
   type SweepMemberResult,
   type SweepResult,
@@ -38,6 +39,7 @@ import { readJson, writeJsonAtomic } from '../util/fs';
 import { Rng } from '../util/rng';
 import { loadBase, type LoadedBase } from './bases';
 import { requireStepOutput, stepDir, type RunParams } from './params';
+import { chooseMemberThreads, memberThreads, type MemberThreadsChoice } from './sweep-members';
 
 /**
  * The first study's steps, each one call that a notebook cell or a CLI command makes:
@@ -247,6 +249,16 @@ function assertCompleted(result: TrainResult | SweepResult, what: string): void 
 
 export type SweepStepOptions = Pick<StepControls, 'signal' | 'log' | 'trainStep'> & {
   callbacks?: SweepCallbacks | undefined;
+  /** Worker threads of each member's training step (lib/train/fit threads). */
+  threads?: number | undefined;
+  /** false: Ctrl-C and SIGTERM are the caller's to handle (the `signal` stops the sweep). */
+  handleSigint?: boolean | undefined;
+  /**
+   * Who trains the members of a whole sweep: omitted, several at a time on member threads where
+   * that pays (sweep-members.ts chooseMemberThreads), else this process one after another; null,
+   * this process one after another.
+   */
+  members?: MemberExecutor | null | undefined;
 };
 
 /** The block sweep of the profile: pretrained weights from step 02, into the sweep folder. */
@@ -254,12 +266,13 @@ function blockSweepOptions(
   params: RunParams,
   config: StudyConfig,
   sources: SculptureSources,
-  options: SweepStepOptions,
+  { members, ...options }: SweepStepOptions,
 ): BlockSweepOptions {
   const from = requireStepOutput(params, 'pretrain', 'checkpoint');
   const numClasses = sources.manifest.classNames.length;
   return {
     ...options,
+    ...(members ? { members } : {}),
     blocks: config.sweep.blocks,
     fromCheckpoint: path.dirname(from),
     buildModel: () => buildStudyModel(config, numClasses, params.seed),
@@ -280,7 +293,36 @@ export function sweepStep(
   sources: SculptureSources,
   options: SweepStepOptions = {},
 ): Promise<SweepResult> {
-  return blockSweep(blockSweepOptions(params, config, sources, options));
+  const { members: given, ...rest } = options;
+  const members = given === undefined ? sweepMembers(params, config, sources, rest) : given;
+  return blockSweep(blockSweepOptions(params, config, sources, { ...rest, members }));
+}
+
+/**
+ * The member threads for a whole sweep where several members at a time pay (sweep-members.ts), or
+ * null: a custom training step or fixed step threads keep the members in this process.
+ */
+function sweepMembers(
+  params: RunParams,
+  config: StudyConfig,
+  sources: SculptureSources,
+  options: Omit<SweepStepOptions, 'members'>,
+): MemberExecutor | null {
+  if (options.trainStep || options.threads !== undefined) return null;
+  const model = buildStudyModel(config, sources.manifest.classNames.length, params.seed);
+  let choice: MemberThreadsChoice;
+  try {
+    choice = chooseMemberThreads({
+      members: config.sweep.blocks.length,
+      model,
+      microBatch: config.microBatch ?? config.finetune.batchSize,
+    });
+  } finally {
+    model.dispose();
+  }
+  if (choice.members <= 1) return null;
+  const log = options.log === undefined ? (l: string) => console.log(l) : options.log;
+  return memberThreads(params, config, choice, log, options.callbacks);
 }
 
 /**

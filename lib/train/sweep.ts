@@ -54,8 +54,29 @@ export interface SweepSpec extends Omit<FitSpec, 'model' | 'outDir' | 'label'> {
   evalBatchSize?: number | undefined;
 }
 
+/**
+ * Who trains the members of a whole sweep (runSweep): by default this process, one after another;
+ * an executor trains several at once elsewhere (for example lib/pipeline's worker threads, one
+ * member per core). Each member stays its own unit (sweepMember: its own folder, lock, checkpoint
+ * and resume, the same result whoever trains it), so the executor changes when, not what.
+ */
+export interface MemberExecutor {
+  /** Members trained at the same time. */
+  concurrency: number;
+  /** Why that many, for the log. */
+  reason: string;
+  /** Trains member `blocks` as sweepMember does; stops at a batch boundary when `signal` aborts. */
+  run(blocks: number, signal: AbortSignal): Promise<SweepMemberResult>;
+  /** Ends whatever the executor started. */
+  close(): Promise<void>;
+}
+
 export type SweepOptions = SweepSpec &
-  Pick<RunControls, 'signal' | 'handleSigint'> & { callbacks?: SweepCallbacks | undefined };
+  Pick<RunControls, 'signal' | 'handleSigint'> & {
+    callbacks?: SweepCallbacks | undefined;
+    /** Trains the members; omitted: this process, one after another. */
+    members?: MemberExecutor | undefined;
+  };
 
 export interface SweepModelResult {
   blocks: number;
@@ -378,7 +399,11 @@ export function mergeSweep(o: {
 }
 
 /** Ctrl-C (or SIGTERM) for a whole sweep: the first stops the member at its batch boundary, the second quits. */
-function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): void } {
+function sweepInterrupts(o: SweepOptions): {
+  signal: AbortSignal;
+  abort(): void;
+  dispose(): void;
+} {
   const controller = new AbortController();
   let sigints = 0;
   const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
@@ -402,6 +427,7 @@ function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): voi
   if (o.signal?.aborted) controller.abort();
   return {
     signal: controller.signal,
+    abort: () => controller.abort(),
     dispose() {
       if (o.handleSigint !== false) process.off('SIGINT', onSigint).off('SIGTERM', onSigterm);
       o.signal?.removeEventListener('abort', onOuterAbort);
@@ -409,29 +435,93 @@ function sweepInterrupts(o: SweepOptions): { signal: AbortSignal; dispose(): voi
   };
 }
 
-/** The whole sweep in this process: every member in order, then the merge. */
+/**
+ * The whole sweep: every member (in this process one after another, or on `o.members`), then the
+ * merge. Stopped (Ctrl-C, SIGTERM, the signal), it stops every running member at its batch
+ * boundary and says how to resume; a member that fails stops the others and its error is thrown.
+ */
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   checkBlocks(o.blocks);
   finishedPretraining(o.fromCheckpoint);
   const log = o.log === undefined ? (l: string) => console.log(l) : o.log;
   const stop = sweepInterrupts(o);
-  const models: SweepModelResult[] = [];
   try {
-    for (const blocks of o.blocks) {
-      if (stop.signal.aborted) {
-        const message = `sweep stopped before ${blockDirName(blocks)}; run the same command (or notebook cell) again to resume`;
-        log?.(message);
-        return { status: 'interrupted', models, selection: null, message };
-      }
-      const r = await sweepMember({ ...o, signal: stop.signal, handleSigint: false }, blocks);
-      if (r.status === 'interrupted') {
-        const message = `sweep stopped during ${blockDirName(blocks)}: ${r.message ?? ''} Models already finished are kept.`;
-        return { status: 'interrupted', models, selection: null, message };
-      }
-      models.push(r.model!);
-    }
+    const stopped = o.members
+      ? await membersOn(o.members, o, stop, log)
+      : await membersInOrder(o, stop, log);
+    if (stopped) return stopped;
   } finally {
     stop.dispose();
   }
   return mergeSweep({ ...o });
+}
+
+type Interrupts = ReturnType<typeof sweepInterrupts>;
+
+async function membersInOrder(
+  o: SweepOptions,
+  stop: Interrupts,
+  log: ((l: string) => void) | null,
+): Promise<SweepResult | null> {
+  const models: SweepModelResult[] = [];
+  for (const blocks of o.blocks) {
+    if (stop.signal.aborted) {
+      const message = `sweep stopped before ${blockDirName(blocks)}; run the same command (or notebook cell) again to resume`;
+      log?.(message);
+      return { status: 'interrupted', models, selection: null, message };
+    }
+    const r = await sweepMember({ ...o, signal: stop.signal, handleSigint: false }, blocks);
+    if (r.status === 'interrupted') {
+      const message = `sweep stopped during ${blockDirName(blocks)}: ${r.message ?? ''} Models already finished are kept.`;
+      return { status: 'interrupted', models, selection: null, message };
+    }
+    models.push(r.model!);
+  }
+  return null;
+}
+
+/** The members on an executor, `concurrency` at a time, started in the sweep's order. */
+async function membersOn(
+  executor: MemberExecutor,
+  o: SweepOptions,
+  stop: Interrupts,
+  log: ((l: string) => void) | null,
+): Promise<SweepResult | null> {
+  log?.(
+    `sweep: ${o.blocks.length} members, ${executor.concurrency} at a time (${executor.reason})`,
+  );
+  const queue = [...o.blocks];
+  const models: SweepModelResult[] = [];
+  const stoppedDuring: string[] = [];
+  let failure: { error: unknown } | null = null;
+  const lane = async (): Promise<void> => {
+    for (let blocks = queue.shift(); blocks !== undefined; blocks = queue.shift()) {
+      if (stop.signal.aborted) return;
+      try {
+        const r = await executor.run(blocks, stop.signal);
+        if (r.status === 'interrupted') stoppedDuring.push(blockDirName(blocks));
+        else {
+          models.push(r.model!);
+          await o.callbacks?.onModelEnd?.(r.model!);
+        }
+      } catch (error) {
+        failure ??= { error };
+        stop.abort();
+      }
+    }
+  };
+  try {
+    const lanes = Math.max(1, Math.min(executor.concurrency, o.blocks.length));
+    await Promise.all(Array.from({ length: lanes }, lane));
+  } finally {
+    await executor.close();
+  }
+  if (failure) throw (failure as { error: unknown }).error;
+  if (stop.signal.aborted || stoppedDuring.length > 0) {
+    const during = stoppedDuring.length ? ` during ${stoppedDuring.join(', ')}` : '';
+    const message = `sweep stopped${during}; run the same command (or notebook cell) again to resume. Models already finished are kept.`;
+    log?.(message);
+    return { status: 'interrupted', models, selection: null, message };
+  }
+  return null;
 }

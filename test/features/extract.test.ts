@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { decodeAndResize } from '../../lib/data/resizePolicy';
+import '@tensorflow/tfjs-backend-wasm';
 import { extractFeatures, FeatureItem } from '../../lib/features/extract';
 import { FeatureStore } from '../../lib/features/store';
 import { Rng } from '../../lib/util/rng';
@@ -180,6 +181,47 @@ test('a bad image, a missing file, duplicate ids and a store of another width ar
       /has 10 columns, not 256/,
     );
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('on worker threads (wasm): the same store bit for bit as on one thread, rows in order', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'extract-'));
+  await tf.setBackend('wasm');
+  try {
+    const items = await makeImages(dir, 7);
+    const model = tinyBase();
+    const run = (threads: number, pooling: 'flatten' | 'avg') =>
+      extractFeatures({
+        model,
+        preprocess,
+        items,
+        store: path.join(dir, `t${threads}-${pooling}`),
+        imageSize: SIZE,
+        batchSize: 2,
+        rowsPerChunk: 3,
+        progress: false,
+        threads,
+        pooling,
+      });
+    for (const pooling of ['flatten', 'avg'] as const) {
+      const one = (await run(1, pooling)).store.readAll();
+      for (const threads of [2, 3]) {
+        const many = (await run(threads, pooling)).store.readAll();
+        assert.deepEqual(many, one, `${threads} threads, ${pooling}`);
+      }
+      assert.deepEqual(
+        one.ids,
+        items.map((i) => i.id),
+      );
+    }
+    await assert.rejects(
+      extractFeatures({ model, preprocess, items, store: path.join(dir, 'bad'), threads: 0 }),
+      /threads: expected an integer >= 1, got 0/,
+    );
+    assert.equal(fs.existsSync(path.join(dir, 'bad')), false, 'nothing written');
+  } finally {
+    await tf.setBackend('cpu');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,10 +3,17 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { mergeSweep, sweepMember, type SweepOptions } from '../../lib/train/sweep';
+import {
+  mergeSweep,
+  runSweep,
+  sweepMember,
+  type MemberExecutor,
+  type SweepOptions,
+} from '../../lib/train/sweep';
 import { acquireLock } from '../../lib/train/lock';
 import { ArtstyleError } from '../../lib/util/errors';
 import { trainScenario, sweepScenario, sweepSpec } from './scenarios';
+import { sweepFiles } from './sweep-files';
 import { tempDir } from '../tmp';
 
 /**
@@ -17,33 +24,6 @@ import { tempDir } from '../tmp';
 
 function tmp(): string {
   return tempDir('artstyle-units-');
-}
-
-/** A variable's name in a checkpoint: tfjs makes it unique per process (a counter suffix). */
-function tfName(key: string, value: unknown): boolean {
-  return key === 'name' && typeof value === 'string' && value.includes('/');
-}
-
-/** Everything a sweep writes, with the wall-clock fields left out. */
-function sweepFiles(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.bin')) out[path.relative(dir, p)] = fs.readFileSync(p, 'base64');
-      else if (e.name.endsWith('.json'))
-        out[path.relative(dir, p)] = JSON.stringify(
-          JSON.parse(fs.readFileSync(p, 'utf8'), (k, v: unknown) =>
-            k === 'seconds' || k === 'savedAt' || k === 'checksum' || k === 'dir' || tfName(k, v)
-              ? undefined
-              : v,
-          ),
-        );
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
@@ -141,4 +121,75 @@ test("a member takes its own folder's lock: the same member twice is refused, an
   } finally {
     held.release();
   }
+});
+
+/** An executor that trains members with sweepMember in this process, `concurrency` at a time. */
+function inProcess(
+  spec: SweepOptions,
+  concurrency: number,
+  hooks: { started: number[]; failAt?: number; stopAt?: number; closed?: boolean } = {
+    started: [],
+  },
+): MemberExecutor & { hooks: typeof hooks } {
+  return {
+    concurrency,
+    reason: 'test',
+    hooks,
+    async run(blocks, signal) {
+      hooks.started.push(blocks);
+      if (blocks === hooks.failAt) throw new ArtstyleError('test-failure', `member ${blocks}`);
+      const controller = new AbortController();
+      signal.addEventListener('abort', () => controller.abort());
+      if (blocks === hooks.stopAt) controller.abort();
+      return sweepMember({ ...spec, signal: controller.signal, handleSigint: false }, blocks);
+    },
+    async close() {
+      hooks.closed = true;
+    },
+  };
+}
+
+test('members on an executor, two at a time, equal the sweep in one call, file for file; the executor is closed', async () => {
+  await tf.setBackend('cpu');
+  const pre = await pretrained();
+  const whole = path.join(tmp(), 'sweep');
+  assert.equal((await sweepScenario(whole, pre)).status, 'completed');
+  const dir = path.join(tmp(), 'sweep');
+  const spec = sweepSpec(dir, pre);
+  const ended: number[] = [];
+  const members = inProcess(spec, 2);
+  const r = await runSweep({
+    ...spec,
+    members,
+    handleSigint: false,
+    callbacks: { onModelEnd: (m) => void ended.push(m.blocks) },
+  });
+  assert.equal(r.status, 'completed');
+  assert.deepEqual(members.hooks.started, [0, 2, 4], 'started in the sweep order');
+  assert.deepEqual([...ended].sort(), [0, 2, 4]);
+  assert.equal(members.hooks.closed, true);
+  const a = sweepFiles(whole);
+  const b = sweepFiles(dir);
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  for (const k of Object.keys(a)) assert.equal(b[k], a[k], `${k} differs`);
+});
+
+test('on an executor: a failing member stops the sweep with its error; a stopped one leaves it resumable', async () => {
+  await tf.setBackend('cpu');
+  const pre = await pretrained();
+  const dir = path.join(tmp(), 'sweep');
+  const spec = sweepSpec(dir, pre);
+  const failing = inProcess(spec, 2, { started: [], failAt: 2 });
+  await assert.rejects(
+    runSweep({ ...spec, members: failing, handleSigint: false }),
+    (e: unknown) => e instanceof ArtstyleError && e.code === 'test-failure',
+  );
+  assert.equal(failing.hooks.closed, true);
+  assert.ok(!failing.hooks.started.includes(4), 'no member starts after a failure');
+  const stopping = inProcess(spec, 1, { started: [], stopAt: 0 });
+  const stopped = await runSweep({ ...spec, members: stopping, handleSigint: false });
+  assert.equal(stopped.status, 'interrupted');
+  assert.match(stopped.message ?? '', /stopped during block0.*again to resume/);
+  const resumed = await runSweep({ ...spec, members: inProcess(spec, 2), handleSigint: false });
+  assert.equal(resumed.status, 'completed');
 });

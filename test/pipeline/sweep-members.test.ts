@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { selectBackend } from '../../lib/backend/select';
+import { ensureData } from '../../lib/pipeline/data';
+import { resolveParams } from '../../lib/pipeline/params';
+import * as study1 from '../../lib/pipeline/study1';
+import {
+  chooseMemberThreads,
+  memberThreads,
+  SWEEP_MEMBERS_ENV,
+} from '../../lib/pipeline/sweep-members';
+import { ArtstyleError } from '../../lib/util/errors';
+import { sweepFiles } from '../train/sweep-files';
+import { tempDir } from '../tmp';
+
+test('the smoke sweep on two member threads writes the same files as in one process, and reports each epoch', async () => {
+  await selectBackend({ force: 'wasm', log: null });
+  const one = tempDir('artstyle-members-');
+  const params = resolveParams({ profile: 'smoke', outDir: one }, {});
+  await ensureData(params);
+  const config = study1.studyConfig(params);
+  await study1.prepareSculptures(params, config);
+  const sources = study1.sculptureSources(params, config);
+  study1.assertCompleted(
+    await study1.pretrainStep(params, config, sources, { log: null }),
+    'pretraining',
+  );
+  const inOrder = await study1.sweepStep(params, config, sources, { log: null, members: null });
+  assert.equal(inOrder.status, 'completed');
+
+  const two = tempDir('artstyle-members-');
+  for (const step of ['prepare', 'pretrain'])
+    fs.cpSync(path.join(one, step), path.join(two, step), { recursive: true });
+  const threaded = { ...params, outDir: two };
+  const lines: string[] = [];
+  const epochs: Array<[number, number]> = [];
+  const choice = { members: 2, reason: 'test' };
+  const members = memberThreads(threaded, config, choice, (l) => lines.push(l), {
+    onEpochEnd: (blocks, record) => void epochs.push([blocks, record.epoch]),
+  });
+  const r = await study1.sweepStep(threaded, config, sources, { log: null, members });
+  assert.equal(r.status, 'completed');
+  assert.equal(r.selection?.best.blocks, inOrder.selection?.best.blocks);
+  const a = sweepFiles(path.join(one, 'sweep'));
+  const b = sweepFiles(path.join(two, 'sweep'));
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  for (const k of Object.keys(a)) assert.equal(b[k], a[k], `${k} differs`);
+  assert.ok(Object.keys(a).some((k) => k.endsWith('.bin')));
+  const want = config.sweep.blocks.flatMap((n) =>
+    Array.from({ length: config.finetune.epochs }, (_, e) => [n, e + 1] as [number, number]),
+  );
+  assert.deepEqual([...epochs].sort(), want.sort());
+  for (const n of config.sweep.blocks)
+    assert.ok(
+      lines.some((l) => l.startsWith(`block${n} epoch 1/`)),
+      `a line per epoch for block${n}`,
+    );
+});
+
+test('a member thread that fails stops the sweep with its named error', async () => {
+  await selectBackend({ force: 'wasm', log: null });
+  const out = tempDir('artstyle-members-');
+  const params = resolveParams({ profile: 'smoke', outDir: out }, {});
+  await ensureData(params);
+  const config = study1.studyConfig(params);
+  await study1.prepareSculptures(params, config);
+  const sources = study1.sculptureSources(params, config);
+  study1.assertCompleted(
+    await study1.pretrainStep(params, config, sources, { log: null }),
+    'pretraining',
+  );
+  // Another member already holds block0's folder lock: its thread fails with the lock's error.
+  fs.mkdirSync(path.join(out, 'sweep', 'block0'), { recursive: true });
+  fs.writeFileSync(
+    path.join(out, 'sweep', 'block0', 'run.lock'),
+    JSON.stringify({ pid: 1, hostname: 'elsewhere', startedAt: new Date().toISOString() }),
+  );
+  const members = memberThreads(params, config, { members: 2, reason: 'test' }, null);
+  await assert.rejects(
+    study1.sweepStep(params, config, sources, { log: null, members }),
+    (e: unknown) =>
+      e instanceof ArtstyleError && e.code === 'folder-locked' && /block0/.test(e.message),
+  );
+});
+
+test('how many members at a time: the setting, else wasm only, one per core and member, within memory', () => {
+  const model = study1.buildStudyModel(
+    study1.studyConfig(resolveParams({ profile: 'smoke' }, {})),
+    12,
+    1,
+  );
+  try {
+    const base = { members: 15, model, microBatch: 8, requested: '', threadsSetting: '' };
+    const gib = 2 ** 30;
+    assert.deepEqual(
+      chooseMemberThreads({ ...base, backend: 'wasm', cores: 2, freeBytes: 20 * gib }).members,
+      2,
+    );
+    assert.equal(
+      chooseMemberThreads({ ...base, backend: 'wasm', cores: 64, freeBytes: 20 * gib }).members,
+      15,
+    );
+    assert.equal(
+      chooseMemberThreads({ ...base, backend: 'tensorflow', cores: 8, freeBytes: 20 * gib })
+        .members,
+      1,
+    );
+    const tight = chooseMemberThreads({ ...base, backend: 'wasm', cores: 8, freeBytes: 1 });
+    assert.equal(tight.members, 1);
+    assert.match(tight.reason, /free memory/);
+    assert.equal(chooseMemberThreads({ ...base, requested: '3' }).members, 3);
+    const stepThreads = chooseMemberThreads({ ...base, backend: 'wasm', threadsSetting: '2' });
+    assert.equal(stepThreads.members, 1);
+    assert.match(stepThreads.reason, /ARTSTYLE_THREADS/);
+    assert.throws(
+      () => chooseMemberThreads({ ...base, requested: 'two' }),
+      new RegExp(`${SWEEP_MEMBERS_ENV}: expected an integer >= 1, got "two"`),
+    );
+  } finally {
+    model.dispose();
+  }
+});
