@@ -289,13 +289,11 @@ describe('MaxPoolGrad in SIMD (channels a multiple of 4) is the JavaScript kerne
         setWasmKernelSet(set);
         const dy = tf.tensor(randomValues(new Rng(3), dyShape), dyShape);
         const input = tf.tensor(values, xShape);
-        const out = tf
-          .engine()
-          .runKernel(tf.MaxPoolGrad, { dy, input, output: dy }, {
-            filterSize: k,
-            strides: stride,
-            pad,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const out = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output: dy }, {
+          filterSize: k,
+          strides: stride,
+          pad,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
         const result = out.dataSync() as Float32Array;
         tf.dispose([dy, input, out]);
         return result;
