@@ -15,6 +15,7 @@ export * from './weights';
 export * from './classWeights';
 export * from './sweep';
 export * from './microbatch';
+export * from './frozen-prefix';
 export {
   parallelStep,
   shardsOf,
