@@ -307,14 +307,16 @@ export const WASM_HEAP_MAX_BYTES = 4294901760;
 
 /**
  * How many bytes of the wasm heap one image of a training step takes, per float of the layers'
- * outputs: the tape keeps each layer's inputs and intermediates (batch norm alone keeps several
- * full-size tensors). Measured once with full Xception at 299 px (62,978,819 output floats per
- * image, bench/wasm-heap.ts): every layer trainable, the heap grew by 1,714 MiB per image
- * (2,135 MiB at 1 image, 3,848 at 2, 4 aborted), i.e. 7.1 bytes per output byte; base frozen
- * (pretraining), 690 MiB per image (997, 1,682, 3,074 MiB at 1, 2, 4; 8 aborted), 2.9. Layers
- * before the first trainable one are costed at the frozen rate, the others at the trainable one.
+ * outputs: the tape keeps each layer's inputs and intermediates. Measured with full Xception at
+ * 299 px (62,978,819 output floats per image, `node dist/bench/wasm-heap.js trainable|frozen`) on
+ * the default kernel set: every layer trainable, the heap grew by about 753 MiB per image (1,011 MiB
+ * at 1 image, 1,808 at 2, 3,270 at 4, 8 aborted), i.e. 3.1 bytes per output byte; base frozen
+ * (pretraining), about 314 MiB per image (618, 921, 1,624, 2,816 MiB at 1, 2, 4, 8; 16 aborted),
+ * 1.3. (With the composed kernels, which copy every tensor kept for the gradient and compose batch
+ * norm from many ops, it was 7.1 and 2.9.) The rates below round up. Layers before the first
+ * trainable one are costed at the frozen rate, the others at the trainable one.
  */
-export const HEAP_PER_OUTPUT_BYTE = { trainable: 7.2, frozen: 2.9 } as const;
+export const HEAP_PER_OUTPUT_BYTE = { trainable: 3.3, frozen: 1.4 } as const;
 
 /** Bytes of the step that do not grow with the batch: weights, gradients, optimizer slots. */
 const FIXED_PER_WEIGHT_BYTE = 4;
