@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 // Registers the project's layer classes (KerasBatchNormalization, SeededDropout) for the replica.
 import '../models';
 import { selectBackend, type BackendChoice } from '../backend/select';
+import { tensorFromView } from '../backend/tensor-io';
 import { setWasmKernelSet } from '../backend/wasm-gradients';
 import { microBatchGradients, seededDropouts } from './microbatch';
 import {
@@ -55,7 +56,7 @@ function step(s: WorkerStep): WorkerResult {
       const w = ordered[i]!;
       const [offset, size] = layout[i]!;
       w.variable.write(
-        tf.tensor(weights!.slice(offset, offset + size), w.variable.read().shape, w.variable.dtype),
+        tensorFromView(weights!.subarray(offset, offset + size), w.variable.read().shape),
       );
     }),
   );
