@@ -157,6 +157,8 @@ interface ChildResult {
   microBatch: number;
   threads: number;
   imagesPerSecond: number;
+  /** Images of the timed steps over the process's CPU time during them (all its threads). */
+  imagesPerCpuSecond: number;
   msPerStep: number;
   peakRssMiB: number;
   profile?: string[];
@@ -188,12 +190,16 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
   const { step, close } = trainerStep(c.batch, m, threads, c.kernels);
   const batch = seededBatch(c);
   const times: number[] = [];
+  let cpu0: NodeJS.CpuUsage | null = null;
   for (let s = 0; s < c.warmup + c.steps; s++) {
     setDropoutStep(model, s);
+    if (s === c.warmup) cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await step(batch, ctx);
     if (s >= c.warmup) times.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0 ?? undefined);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   let lines: string[] | undefined;
   if (profile) lines = await profileStep(step, batch, ctx);
   await close();
@@ -204,6 +210,7 @@ async function runChild(c: Config, profile: boolean): Promise<ChildResult> {
     microBatch: m,
     threads,
     imagesPerSecond: (c.batch * 1000) / ms,
+    imagesPerCpuSecond: (c.batch * c.steps) / cpuSeconds,
     msPerStep: ms,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     ...(lines ? { profile: lines } : {}),
@@ -248,6 +255,7 @@ const median = (v: number[]): number => {
 
 interface TorchResult {
   images_per_s: number;
+  images_per_cpu_s: number;
   ms_per_step: number;
   threads: number;
   torch: string;
@@ -423,6 +431,7 @@ async function main(): Promise<void> {
     `\nsize      px  width batch micro cores threads |   ours img/s  ms/step  RSS MiB |  torch img/s  threads  RSS MiB | ours/torch   (medians of ${o.rounds} round${o.rounds > 1 ? 's' : ''})`,
   );
   const scaling: string[] = [];
+  const cpuLines: string[] = [];
   for (const size of sizes) {
     for (const cores of o.coreList) {
       const pairs = runs.get(key(size, cores))!;
@@ -462,6 +471,17 @@ async function main(): Promise<void> {
         if (ratios.length) line += ` | ${median(ratios).toFixed(2).padStart(9)}x`;
       }
       console.log(line);
+      if (first && torch.length)
+        cpuLines.push(
+          `${size.label} on ${cores} core(s): ours ${median(ours.map((r) => r.imagesPerCpuSecond)).toFixed(2)}, ` +
+            `torch ${median(torch.map((r) => r.images_per_cpu_s)).toFixed(2)} images per CPU-second, ratio ${median(
+              pairs.flatMap((p) =>
+                typeof p.ours === 'string' || typeof p.torch === 'string'
+                  ? []
+                  : [p.ours.imagesPerCpuSecond / p.torch.images_per_cpu_s],
+              ),
+            ).toFixed(2)}x`,
+        );
     }
     const one = runs.get(key(size, 1));
     for (const cores of o.coreList.filter((c) => c > 1)) {
@@ -483,6 +503,11 @@ async function main(): Promise<void> {
     }
   }
   if (scaling.length) console.log('\nscaling (median of per-round ratios) ' + scaling.join('; '));
+  // PyTorch with set_num_threads(n) keeps more than n cores busy (measured: about 1.4 with one
+  // thread), and so does Node (its compiler and collector threads): per CPU-second both sides
+  // are charged for what they really use.
+  if (cpuLines.length)
+    console.log('\nper CPU-second (all threads of each process): ' + cpuLines.join('; '));
   if (profile) console.log('\n' + profile.join('\n'));
   console.log(
     `\nload after: ${os
