@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { selectBackend } from '../../lib/backend/select';
@@ -121,4 +122,53 @@ test('how many members at a time: the setting, else wasm only, one per core and 
   } finally {
     model.dispose();
   }
+});
+
+test('a sweep on member threads killed (SIGKILL) resumes to the same files as an uninterrupted one', async () => {
+  await selectBackend({ force: 'wasm', log: null });
+  const one = tempDir('artstyle-members-');
+  const params = resolveParams({ profile: 'smoke', outDir: one }, {});
+  await ensureData(params);
+  const config = study1.studyConfig(params);
+  await study1.prepareSculptures(params, config);
+  const sources = study1.sculptureSources(params, config);
+  study1.assertCompleted(
+    await study1.pretrainStep(params, config, sources, { log: null }),
+    'pretraining',
+  );
+  const killed = tempDir('artstyle-members-');
+  for (const step of ['prepare', 'pretrain'])
+    fs.cpSync(path.join(one, step), path.join(killed, step), { recursive: true });
+  const reference = await study1.sweepStep(params, config, sources, { log: null, members: null });
+  assert.equal(reference.status, 'completed');
+
+  const child = spawn(process.execPath, [path.join(__dirname, 'member-threads-child.js'), killed], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<string | null>((resolve) =>
+    child.on('exit', (_c, sig) => resolve(sig)),
+  );
+  // Kill once both members are training (their folders' locks are taken), a moment later.
+  const locks = config.sweep.blocks.map((n) => path.join(killed, 'sweep', `block${n}`, 'run.lock'));
+  const t0 = Date.now();
+  while (!locks.every((f) => fs.existsSync(f))) {
+    assert.ok(Date.now() - t0 < 120_000, `the members did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const summary = path.join(killed, 'sweep', 'sweep-summary.json');
+  assert.ok(!fs.existsSync(summary), 'killed before the sweep finished');
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+
+  const threaded = { ...params, outDir: killed };
+  const members = memberThreads(threaded, config, { members: 2, reason: 'test' }, null);
+  const resumed = await study1.sweepStep(threaded, config, sources, { log: null, members });
+  assert.equal(resumed.status, 'completed');
+  const a = sweepFiles(path.join(one, 'sweep'));
+  const b = sweepFiles(path.join(killed, 'sweep'));
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  for (const k of Object.keys(a)) assert.equal(b[k], a[k], `${k} differs after the resume`);
 });
