@@ -16,10 +16,10 @@ import { ArtstyleError } from '../../lib/util/errors';
 import { sweepFiles } from '../train/sweep-files';
 import { tempDir } from '../tmp';
 
-test('the smoke sweep on two member threads writes the same files as in one process, and reports each epoch', async () => {
+/** A smoke run with its data prepared and its pretraining done, in a new temporary folder. */
+async function pretrainedSmoke() {
   await selectBackend({ force: 'wasm', log: null });
-  const one = tempDir('artstyle-members-');
-  const params = resolveParams({ profile: 'smoke', outDir: one }, {});
+  const params = resolveParams({ profile: 'smoke', outDir: tempDir('artstyle-members-') }, {});
   await ensureData(params);
   const config = study1.studyConfig(params);
   await study1.prepareSculptures(params, config);
@@ -28,12 +28,24 @@ test('the smoke sweep on two member threads writes the same files as in one proc
     await study1.pretrainStep(params, config, sources, { log: null }),
     'pretraining',
   );
+  return { params, config, sources };
+}
+
+/** A copy of `from`'s prepare and pretrain steps in a new temporary folder. */
+function copyPretrained(from: string): string {
+  const to = tempDir('artstyle-members-');
+  for (const step of ['prepare', 'pretrain'])
+    fs.cpSync(path.join(from, step), path.join(to, step), { recursive: true });
+  return to;
+}
+
+test('the smoke sweep on two member threads writes the same files as in one process, and reports each epoch', async () => {
+  const { params, config, sources } = await pretrainedSmoke();
+  const one = params.outDir;
   const inOrder = await study1.sweepStep(params, config, sources, { log: null, members: null });
   assert.equal(inOrder.status, 'completed');
 
-  const two = tempDir('artstyle-members-');
-  for (const step of ['prepare', 'pretrain'])
-    fs.cpSync(path.join(one, step), path.join(two, step), { recursive: true });
+  const two = copyPretrained(one);
   const threaded = { ...params, outDir: two };
   const lines: string[] = [];
   const epochs: Array<[number, number]> = [];
@@ -61,17 +73,8 @@ test('the smoke sweep on two member threads writes the same files as in one proc
 });
 
 test('a member thread that fails stops the sweep with its named error', async () => {
-  await selectBackend({ force: 'wasm', log: null });
-  const out = tempDir('artstyle-members-');
-  const params = resolveParams({ profile: 'smoke', outDir: out }, {});
-  await ensureData(params);
-  const config = study1.studyConfig(params);
-  await study1.prepareSculptures(params, config);
-  const sources = study1.sculptureSources(params, config);
-  study1.assertCompleted(
-    await study1.pretrainStep(params, config, sources, { log: null }),
-    'pretraining',
-  );
+  const { params, config, sources } = await pretrainedSmoke();
+  const out = params.outDir;
   // Another member already holds block0's folder lock: its thread fails with the lock's error.
   fs.mkdirSync(path.join(out, 'sweep', 'block0'), { recursive: true });
   fs.writeFileSync(
@@ -125,20 +128,9 @@ test('how many members at a time: the setting, else wasm only, one per core and 
 });
 
 test('a sweep on member threads killed (SIGKILL) resumes to the same files as an uninterrupted one', async () => {
-  await selectBackend({ force: 'wasm', log: null });
-  const one = tempDir('artstyle-members-');
-  const params = resolveParams({ profile: 'smoke', outDir: one }, {});
-  await ensureData(params);
-  const config = study1.studyConfig(params);
-  await study1.prepareSculptures(params, config);
-  const sources = study1.sculptureSources(params, config);
-  study1.assertCompleted(
-    await study1.pretrainStep(params, config, sources, { log: null }),
-    'pretraining',
-  );
-  const killed = tempDir('artstyle-members-');
-  for (const step of ['prepare', 'pretrain'])
-    fs.cpSync(path.join(one, step), path.join(killed, step), { recursive: true });
+  const { params, config, sources } = await pretrainedSmoke();
+  const one = params.outDir;
+  const killed = copyPretrained(one);
   const reference = await study1.sweepStep(params, config, sources, { log: null, members: null });
   assert.equal(reference.status, 'completed');
 
