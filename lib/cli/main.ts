@@ -444,6 +444,8 @@ options (the same parameters as each notebook's parameters cell; environment var
                                   (the whole batch wherever it fits)
   --threads N                     [ARTSTYLE_THREADS]    worker threads for the micro-batches; default one
                                   per core on wasm (never changes a result)
+  [ARTSTYLE_SWEEP_MEMBERS=N]      sweep members trained at a time; default on wasm one per core, each
+                                  on one thread, within free memory (never changes a result)
 
 sweep units (each its own lock, checkpoint and resume; the same results as a plain sweep):
   sweep --member N                train only the member with N frozen blocks into <out>/sweep/blockN

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../backend/select';
 import { setWasmKernelSet } from '../backend/wasm-gradients';
+import type { BatchLogs } from '../train/fit';
 import { ArtstyleError, errorMessage } from '../util/errors';
 import type { MemberReply, MemberRequest, MemberWorkerData } from './sweep-members';
 import { sculptureSources, sweepMemberStep } from './study1';
@@ -35,6 +36,12 @@ async function run(blocks: number): Promise<void> {
       threads: 1,
       callbacks: {
         onEpochEnd: (b, record, history) => post({ kind: 'epoch', blocks: b, record, history }),
+        ...(data.batches
+          ? {
+              onBatchEnd: (b: number, epoch: number, batch: number, logs: BatchLogs) =>
+                post({ kind: 'batch', blocks: b, epoch, batch, logs }),
+            }
+          : {}),
       },
     });
     post({ kind: 'done', result: r });

@@ -37,6 +37,8 @@ export interface MemberWorkerData {
   config: StudyConfig;
   backend: string;
   kernels: 'simd' | 'composed';
+  /** Report every batch (only when someone listens: a message per batch). */
+  batches: boolean;
 }
 export type MemberRequest = { kind: 'run'; blocks: number } | { kind: 'abort' };
 export type MemberReply =
@@ -114,7 +116,14 @@ class MemberThread {
       workerData: data,
       env: { ...process.env, ARTSTYLE_PROGRESS: 'silent' },
     });
-    this.thread.on('message', (m: MemberReply) => void this.receive(m));
+    // A callback that throws fails the member it reports on (and so stops the sweep).
+    this.thread.on('message', (m: MemberReply) => {
+      this.receive(m).catch((e: unknown) => {
+        const current = this.current;
+        this.current = null;
+        current?.reject(e instanceof Error ? e : new Error(String(e)));
+      });
+    });
     const fail = (e: Error) => {
       this.failure ??= e;
       this.current?.reject(e);
@@ -180,6 +189,7 @@ export function memberThreads(
     config,
     backend: tf.getBackend(),
     kernels: wasmKernelSet(),
+    batches: callbacks?.onBatchEnd !== undefined,
   };
   const idle: MemberThread[] = [];
   const all: MemberThread[] = [];

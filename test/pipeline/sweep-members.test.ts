@@ -50,8 +50,10 @@ test('the smoke sweep on two member threads writes the same files as in one proc
   const lines: string[] = [];
   const epochs: Array<[number, number]> = [];
   const choice = { members: 2, reason: 'test' };
+  const batches = new Set<number>();
   const members = memberThreads(threaded, config, choice, (l) => lines.push(l), {
     onEpochEnd: (blocks, record) => void epochs.push([blocks, record.epoch]),
+    onBatchEnd: (blocks) => void batches.add(blocks),
   });
   const r = await study1.sweepStep(threaded, config, sources, { log: null, members });
   assert.equal(r.status, 'completed');
@@ -70,6 +72,7 @@ test('the smoke sweep on two member threads writes the same files as in one proc
       lines.some((l) => l.startsWith(`block${n} epoch 1/`)),
       `a line per epoch for block${n}`,
     );
+  assert.deepEqual([...batches].sort(), [...config.sweep.blocks].sort(), 'batches reported');
 });
 
 test('a member thread that fails stops the sweep with its named error', async () => {
@@ -163,4 +166,17 @@ test('a sweep on member threads killed (SIGKILL) resumes to the same files as an
   const b = sweepFiles(path.join(killed, 'sweep'));
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
   for (const k of Object.keys(a)) assert.equal(b[k], a[k], `${k} differs after the resume`);
+});
+
+test('a sweep callback that throws on a member thread stops the sweep with its error', async () => {
+  const { params, config, sources } = await pretrainedSmoke();
+  const members = memberThreads(params, config, { members: 2, reason: 'test' }, null, {
+    onEpochEnd: () => {
+      throw new Error('the callback failed');
+    },
+  });
+  await assert.rejects(
+    study1.sweepStep(params, config, sources, { log: null, members }),
+    /the callback failed/,
+  );
 });
