@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { address, heapF32, kernels, type WasmHeapBackend } from './train-kernels';
 import { wasmKernelSet } from './kernel-set';
+import { cpuValues, type CpuBackendLike } from './tensor-io';
 
 export const BATCH_NORM_TRAINING = 'ArtstyleBatchNormTraining';
 export const BATCH_NORM_GRAD_SUMS = 'ArtstyleBatchNormGradSums';
@@ -162,15 +163,6 @@ function shapeOf(x: Info): { rows: number; cols: number } {
 
 // ---------------------------------------------------------------------------------------------
 // cpu kernels
-
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-}
-
-function cpuValues(backend: CpuBackendLike, t: Info): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
-}
 
 function trainingCpu(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }) {
   const { x, scale, offset } = args.inputs as { x: Info; scale: Info; offset: Info };

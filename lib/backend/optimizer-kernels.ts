@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { wasmKernelSet } from './kernel-set';
+import { cpuValues, type CpuBackendLike } from './tensor-io';
 import { address, heapF32, kernels, type WasmHeapBackend } from './train-kernels';
 
 export const MOMENTUM_UPDATE = 'ArtstyleMomentumUpdate';
@@ -87,17 +88,12 @@ function rmspropJs(
   }
 }
 
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-}
-
 type Update<A> = (inputs: Float32Array[], outputs: Float32Array[], attrs: A) => void;
 
 function cpuKernel<A>(names: string[], outputs: number, update: Update<A>): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const cpu = backend as unknown as CpuBackendLike;
-    const ins = names.map((n) => cpu.data.get((inputs[n] as Info).dataId).values as Float32Array);
+    const ins = names.map((n) => cpuValues(cpu, inputs[n] as Info));
     const outs = Array.from({ length: outputs }, () => new Float32Array(ins[0]!.length));
     update(ins, outs, attrs as unknown as A);
     const shape = (inputs[names[0]!] as Info).shape;
@@ -150,29 +146,15 @@ export function registerOptimizerKernels(): void {
     [
       'wasm',
       MOMENTUM_UPDATE,
-      wasmKernel(MOMENTUM_INPUTS, 2, momentumJs, (ex, [v, a, g, ov, oa], n, { m, c }) =>
-        ex.momentum(v!, a!, g!, ov!, oa!, n, m, c),
+      wasmKernel(MOMENTUM_INPUTS, 2, momentumJs, (ex, at, n, { m, c }) =>
+        ex.momentum(...at, n, m, c),
       ),
     ],
     [
       'wasm',
       RMSPROP_UPDATE,
-      wasmKernel(RMSPROP_INPUTS, 3, rmspropJs, (ex, p, n, a) =>
-        ex.rmsprop(
-          p[0]!,
-          p[1]!,
-          p[2]!,
-          p[3]!,
-          p[4]!,
-          p[5]!,
-          p[6]!,
-          n,
-          a.rho,
-          1 - a.rho,
-          a.momentum,
-          a.lr,
-          a.eps,
-        ),
+      wasmKernel(RMSPROP_INPUTS, 3, rmspropJs, (ex, at, n, a) =>
+        ex.rmsprop(...at, n, a.rho, 1 - a.rho, a.momentum, a.lr, a.eps),
       ),
     ],
   ];

@@ -4,12 +4,11 @@
  * preprocessed images in, its pooled features out. Protocol: `ExtractWorkerMessage` and
  * `ExtractWorkerReply` in extract.ts.
  */
-import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 // Registers the project's layer classes (KerasBatchNormalization, ...) for the copy of the model.
 import '../models';
 import { selectBackend, type BackendChoice } from '../backend/select';
-import { errorMessage } from '../util/errors';
+import { serveInOrder } from '../util/worker-client';
 import { batchFeatures, type ExtractWorkerMessage, type ExtractWorkerReply } from './extract';
 
 let model: tf.LayersModel | null = null;
@@ -37,16 +36,10 @@ async function handle(m: ExtractWorkerMessage): Promise<ExtractWorkerReply> {
   return { kind: 'features', features };
 }
 
-const port = parentPort;
-if (!port) throw new Error('lib/features/extract-worker runs only as a worker thread');
-let queue = Promise.resolve();
-port.on('message', (m: ExtractWorkerMessage) => {
-  queue = queue.then(async () => {
-    try {
-      const reply = await handle(m);
-      port.postMessage(reply, reply.kind === 'features' ? [reply.features.buffer] : []);
-    } catch (e) {
-      port.postMessage({ kind: 'error', message: errorMessage(e) } satisfies ExtractWorkerReply);
-    }
-  });
+serveInOrder<ExtractWorkerMessage>('lib/features/extract-worker', async (m) => {
+  const reply = await handle(m);
+  return {
+    reply,
+    transfer: reply.kind === 'features' ? [reply.features.buffer as ArrayBuffer] : [],
+  };
 });

@@ -19,13 +19,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { copyValues, readInto } from '../backend/tensor-io';
 import { decodeAndResize, ResizeKernel } from '../data/resizePolicy';
 import { inferenceBatchSize } from '../models/memory';
 import { ArtstyleError, check, errorMessage } from '../util/errors';
 import { outOfMemoryError } from '../util/out-of-memory';
 import { createProgress } from '../util/progress';
+import { parseThreads } from '../util/threads';
+import { WorkerClient } from '../util/worker-client';
 import { FeatureStore } from './store';
 
 export interface FeatureItem {
@@ -77,10 +79,7 @@ export type ExtractWorkerMessage =
       size: number;
       pooling: 'flatten' | 'avg';
     };
-export type ExtractWorkerReply =
-  | { kind: 'ready' }
-  | { kind: 'features'; features: Float32Array }
-  | { kind: 'error'; message: string };
+export type ExtractWorkerReply = { kind: 'ready' } | { kind: 'features'; features: Float32Array };
 
 /**
  * The features of a batch of n preprocessed images: the model's output map, flattened or averaged
@@ -97,66 +96,29 @@ export function batchFeatures(
     const y = model.predict(tf.tensor4d(x, [n, size, size, 3])) as tf.Tensor;
     return pooling === 'avg' ? tf.mean(y, [1, 2]) : tf.reshape(y, [n, -1]);
   });
-  const values = Float32Array.from(out.dataSync() as Float32Array);
+  const values = copyValues(out);
   out.dispose();
   return values;
 }
 
 /** The thread count of an extraction (see ExtractOptions.threads), at most one per batch. */
 export function extractionThreads(requested: number | undefined, batches: number): number {
-  const env = process.env['ARTSTYLE_THREADS'];
+  if (requested !== undefined)
+    check(
+      Number.isInteger(requested) && requested >= 1,
+      'threads',
+      `expected an integer >= 1, got ${JSON.stringify(requested)}`,
+    );
   const wanted =
     requested ??
-    (env && env.trim() !== ''
-      ? Number(env)
-      : tf.getBackend() === 'wasm'
-        ? os.availableParallelism()
-        : 1);
-  check(
-    Number.isInteger(wanted) && wanted >= 1,
-    requested === undefined ? 'ARTSTYLE_THREADS' : 'threads',
-    `expected an integer >= 1, got ${JSON.stringify(requested ?? env)}`,
-  );
+    parseThreads(process.env['ARTSTYLE_THREADS']) ??
+    (tf.getBackend() === 'wasm' ? os.availableParallelism() : 1);
   return Math.max(1, Math.min(wanted, batches));
 }
 
 const WORKER_SCRIPT = path.join(__dirname, 'extract-worker.js');
 
-/** An extraction worker: one message at a time, answered in order. */
-class ExtractWorker {
-  private readonly thread = new Worker(WORKER_SCRIPT);
-  private failure: Error | null = null;
-  private readonly pending: Array<{
-    resolve(r: ExtractWorkerReply): void;
-    reject(e: Error): void;
-  }> = [];
-
-  constructor() {
-    this.thread.on('message', (r: ExtractWorkerReply) => {
-      const p = this.pending.shift();
-      if (r.kind === 'error') p?.reject(new Error(r.message));
-      else p?.resolve(r);
-    });
-    const fail = (e: Error) => {
-      this.failure ??= e;
-      for (const p of this.pending.splice(0)) p.reject(e);
-    };
-    this.thread.on('error', fail);
-    this.thread.on('exit', (code) => fail(new Error(`feature extraction worker exited (${code})`)));
-  }
-
-  ask(m: ExtractWorkerMessage, transfer: ArrayBuffer[] = []): Promise<ExtractWorkerReply> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.thread.postMessage(m, transfer);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.thread.terminate();
-  }
-}
+type ExtractWorker = WorkerClient<ExtractWorkerMessage, ExtractWorkerReply>;
 
 /** Starts `count` workers holding copies of `model`. */
 async function startWorkers(model: tf.LayersModel, count: number): Promise<ExtractWorker[]> {
@@ -170,7 +132,7 @@ async function startWorkers(model: tf.LayersModel, count: number): Promise<Extra
   }
   const shared = new SharedArrayBuffer(4 * total);
   const values = new Float32Array(shared);
-  weights.forEach((w, i) => values.set(w.read().dataSync() as Float32Array, layout[i]![0]));
+  weights.forEach((w, i) => readInto(w.read(), values, layout[i]![0]));
   const init: ExtractWorkerMessage = {
     kind: 'init',
     backend: tf.getBackend(),
@@ -178,7 +140,10 @@ async function startWorkers(model: tf.LayersModel, count: number): Promise<Extra
     weights: shared,
     layout,
   };
-  const workers = Array.from({ length: count }, () => new ExtractWorker());
+  const workers: ExtractWorker[] = Array.from(
+    { length: count },
+    () => new WorkerClient(WORKER_SCRIPT, 'feature extraction worker'),
+  );
   try {
     await Promise.all(workers.map((w) => w.ask(init)));
   } catch (e) {
@@ -257,7 +222,7 @@ async function loadBatch(
     for (let i = 0; i < p.length; i++) input[b * p.length + i] = p[i] as number;
   });
   const x = tf.tidy(() => preprocess(tf.tensor4d(input, [batch.length, size, size, 3])));
-  const values = Float32Array.from(x.dataSync() as Float32Array);
+  const values = copyValues(x);
   x.dispose();
   return values;
 }

@@ -18,6 +18,7 @@ import { balancedClassWeights } from '../train/classWeights';
 import { readHistory, type EpochRecord } from '../train/history';
 import type { TrainOptions, TrainResult } from '../train/loop';
 import { predict } from '../train/forward';
+import { estimateStepHeap } from '../train/microbatch';
 import {
   blockDirName,
   type MemberExecutor,
@@ -39,7 +40,7 @@ import { readJson, writeJsonAtomic } from '../util/fs';
 import { Rng } from '../util/rng';
 import { loadBase, type LoadedBase } from './bases';
 import { requireStepOutput, stepDir, type RunParams } from './params';
-import { chooseMemberThreads, memberThreads, type MemberThreadsChoice } from './sweep-members';
+import { chooseMemberThreads, memberThreads } from './sweep-members';
 
 /**
  * The first study's steps, each one call that a notebook cell or a CLI command makes:
@@ -309,17 +310,18 @@ function sweepMembers(
   options: Omit<SweepStepOptions, 'members'>,
 ): MemberExecutor | null {
   if (options.trainStep || options.threads !== undefined) return null;
-  const model = buildStudyModel(config, sources.manifest.classNames.length, params.seed);
-  let choice: MemberThreadsChoice;
-  try {
-    choice = chooseMemberThreads({
-      members: config.sweep.blocks.length,
-      model,
-      microBatch: config.microBatch ?? config.finetune.batchSize,
-    });
-  } finally {
-    model.dispose();
-  }
+  const choice = chooseMemberThreads({
+    members: config.sweep.blocks.length,
+    heap: () => {
+      const model = buildStudyModel(config, sources.manifest.classNames.length, params.seed);
+      try {
+        return estimateStepHeap(model);
+      } finally {
+        model.dispose();
+      }
+    },
+    microBatch: config.microBatch ?? config.finetune.batchSize,
+  });
   if (choice.members <= 1) return null;
   const log = options.log === undefined ? (l: string) => console.log(l) : options.log;
   return memberThreads(params, config, choice, log, options.callbacks);

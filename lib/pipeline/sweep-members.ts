@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { wasmKernelSet } from '../backend/kernel-set';
 import type { StudyConfig } from '../config/profiles';
-import { estimateStepHeap } from '../train/microbatch';
+import type { HeapEstimate } from '../train/microbatch';
 import type { SweepCallbacks, MemberExecutor, SweepMemberResult } from '../train/sweep';
 import type { EpochRecord } from '../train/history';
 import type { BatchLogs } from '../train/fit';
@@ -52,8 +52,11 @@ export const SWEEP_MEMBERS_ENV = 'ARTSTYLE_SWEEP_MEMBERS';
 
 export function chooseMemberThreads(o: {
   members: number;
-  /** A model of the sweep (its heap per member is estimated with every block training). */
-  model: tf.LayersModel;
+  /**
+   * The heap of one member's training step, every block training (lib/train/microbatch
+   * estimateStepHeap of a model of the sweep); asked only on wasm, where it limits the count.
+   */
+  heap: () => HeapEstimate;
   microBatch: number;
   requested?: string | undefined;
   /** ARTSTYLE_THREADS (the threads of one training step): set, the members run one at a time. */
@@ -79,7 +82,7 @@ export function chooseMemberThreads(o: {
   if (backend !== 'wasm')
     return { members: 1, reason: `the ${backend} backend uses every core for one model` };
   const cores = o.cores ?? os.availableParallelism();
-  const e = estimateStepHeap(o.model);
+  const e = o.heap();
   const perMember = e.fixed + o.microBatch * e.perImage;
   const byMemory = Math.floor((0.7 * (o.freeBytes ?? os.freemem())) / perMember);
   const members = Math.max(1, Math.min(cores, o.members, byMemory));

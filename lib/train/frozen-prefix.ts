@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { copyValues } from '../backend/tensor-io';
 import { inferenceBatchSize } from '../models/memory';
 import { batchInput, LossSums, type LossAccuracy, type Preprocess } from './forward';
 import type { BatchSource } from './types';
@@ -172,7 +173,7 @@ export class FrozenPrefixValidation {
       await sums.add(() => {
         const frontier = split.runPrefix(batchInput(batch, preprocess));
         kept.push({
-          frontier: frontier.map((t) => Float32Array.from(t.dataSync() as Float32Array)),
+          frontier: frontier.map(copyValues),
           labels: batch.labels.slice(),
           n: batch.n,
         });

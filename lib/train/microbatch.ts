@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { copyValues } from '../backend/tensor-io';
 import { SeededDropout } from '../models/seeded-dropout';
 import { check } from '../util/errors';
 import type { Batch } from './types';
@@ -180,15 +181,12 @@ export class MovingStatsCombiner {
       writeValues(s.variance, out);
     });
   }
-
-  /** Nothing to free: the state is plain arrays (kept for callers that clean up on failure). */
-  dispose(): void {}
 }
 
 const f32 = Math.fround;
 
 function readValues(v: tf.LayerVariable): Float32Array {
-  return Float32Array.from(v.read().dataSync() as Float32Array);
+  return copyValues(v.read());
 }
 
 function writeValues(v: tf.LayerVariable, values: Float32Array): void {
@@ -286,9 +284,6 @@ async function accumulate(batch: Batch, ctx: StepContext, microBatch: number): P
     });
     optimizer.applyGradients(grads);
     return { loss, correct };
-  } catch (e) {
-    combiner?.dispose();
-    throw e;
   } finally {
     tf.dispose([...sum.values()]);
     dropouts.forEach((d, i) => {
@@ -438,22 +433,7 @@ export interface ThreadChoice {
   reason: string;
 }
 
-/**
- * `ARTSTYLE_THREADS` (or the option `name`: an integer >= 1) as the requested thread count; unset
- * or empty = automatic.
- * The thread count never changes a result (lib/train/parallel.ts deals the micro-batches to the
- * threads and sums them in order), so it is a machine setting, not part of a run's identity.
- */
-export function parseThreads(value: string | undefined, name = 'ARTSTYLE_THREADS'): number | null {
-  if (value === undefined || value.trim() === '') return null;
-  const n = Number(value);
-  check(
-    Number.isInteger(n) && n >= 1,
-    name,
-    `expected an integer >= 1, got ${JSON.stringify(value)}`,
-  );
-  return n;
-}
+export { parseThreads } from '../util/threads';
 
 /**
  * How many worker threads train a run's micro-batches (lib/train/parallel.ts). A number asked for

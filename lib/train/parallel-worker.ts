@@ -3,7 +3,6 @@
  * per step it takes the main thread's weights, computes one shard's loss and gradients with
  * lib/train/microbatch's microBatchGradients and sends them back. It never updates weights itself.
  */
-import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 // Registers the project's layer classes (KerasBatchNormalization, SeededDropout) for the replica.
 import '../models';
@@ -18,6 +17,7 @@ import {
   type WorkerResult,
   type WorkerStep,
 } from './parallel';
+import { serveInOrder } from '../util/worker-client';
 import { orderedWeights } from './weights';
 
 let replica: tf.LayersModel | null = null;
@@ -85,29 +85,16 @@ function step(s: WorkerStep): WorkerResult {
   }
 }
 
-const port = parentPort;
-if (!port) throw new Error('lib/train/parallel-worker runs only as a worker thread');
-let queue = Promise.resolve();
-port.on('message', (message: WorkerMessage) => {
-  queue = queue.then(async () => {
-    try {
-      if (message.kind === 'init') {
-        await selectBackend({ force: message.backend as BackendChoice, log: null });
-        if (message.kernels) setWasmKernelSet(message.kernels);
-        port.postMessage({ kind: 'ready' });
-      } else if (message.kind === 'model') {
-        await loadModel(message);
-        port.postMessage({ kind: 'ready' });
-      } else if (message.kind === 'step') {
-        port.postMessage(step(message));
-      } else {
-        process.exit(0);
-      }
-    } catch (e) {
-      port.postMessage({
-        kind: 'error',
-        message: e instanceof Error ? (e.stack ?? e.message) : String(e),
-      });
-    }
-  });
+serveInOrder<WorkerMessage>('lib/train/parallel-worker', async (message) => {
+  if (message.kind === 'init') {
+    await selectBackend({ force: message.backend as BackendChoice, log: null });
+    if (message.kernels) setWasmKernelSet(message.kernels);
+    return { reply: { kind: 'ready' } };
+  }
+  if (message.kind === 'model') {
+    await loadModel(message);
+    return { reply: { kind: 'ready' } };
+  }
+  if (message.kind === 'step') return { reply: step(message) };
+  process.exit(0);
 });

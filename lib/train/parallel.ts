@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { readInto, tensorFromView } from '../backend/tensor-io';
 import { check } from '../util/errors';
+import { WorkerClient } from '../util/worker-client';
 import type { SeededDropout } from '../models/seeded-dropout';
 import {
   microBatchGradients,
@@ -131,41 +131,12 @@ export interface WorkerResult {
   /** Per requested variable: false where the loss does not reach it (no gradient). */
   present: boolean[];
 }
-type WorkerReply = WorkerResult | { kind: 'ready' } | { kind: 'error'; message: string };
+type WorkerReply = WorkerResult | { kind: 'ready' };
 
-class Replica {
-  /** Replies come in the order the messages were sent: one resolver per message, in order. */
-  private readonly pending: { resolve(r: WorkerReply): void; reject(e: Error): void }[] = [];
-  private failure: Error | null = null;
+/** A worker thread with a replica of the model (parallel-worker.ts). */
+class Replica extends WorkerClient<WorkerMessage, WorkerReply> {
   /** Per ordered weight, the data id whose values this worker's replica holds (null: none). */
   loaded: Array<object | null> = [];
-
-  constructor(readonly thread: Worker) {
-    thread.on('message', (r: WorkerReply) => {
-      const p = this.pending.shift();
-      if (this.pending.length === 0) this.thread.unref();
-      if (r.kind === 'error') p?.reject(new Error(`parallel training worker: ${r.message}`));
-      else p?.resolve(r);
-    });
-    thread.on('error', (e) => this.fail(e));
-    thread.on('exit', (code) => this.fail(new Error(`parallel training worker exited (${code})`)));
-    thread.unref();
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    for (const p of this.pending.splice(0)) p.reject(e);
-  }
-
-  /** Sends `message`; resolves with the worker's reply. The thread keeps Node alive meanwhile. */
-  ask(message: WorkerMessage, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.thread.ref();
-      this.thread.postMessage(message, transfer);
-    });
-  }
 }
 
 /** The shards of a batch of n: [start, size], ceil(n / workers) images each, as micro-batches. */
@@ -307,7 +278,10 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     `parallel training runs on the wasm or cpu backend, not '${backend}'`,
   );
   const file = path.join(__dirname, 'parallel-worker.js');
-  const replicas = Array.from({ length: count }, () => new Replica(new Worker(file)));
+  const replicas = Array.from(
+    { length: count },
+    () => new Replica(file, 'parallel training worker'),
+  );
   const init: WorkerInit = {
     kind: 'init',
     backend,
@@ -465,7 +439,7 @@ export async function parallelStep(options: ParallelStepOptions = {}): Promise<P
     step,
     workers: count,
     async close() {
-      await Promise.all(replicas.map((r) => r.thread.terminate()));
+      await Promise.all(replicas.map((r) => r.close()));
     },
   };
 }

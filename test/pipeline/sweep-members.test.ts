@@ -12,6 +12,7 @@ import {
   memberThreads,
   SWEEP_MEMBERS_ENV,
 } from '../../lib/pipeline/sweep-members';
+import { estimateStepHeap } from '../../lib/train/microbatch';
 import { ArtstyleError } from '../../lib/util/errors';
 import { sweepFiles } from '../train/sweep-files';
 import { tempDir } from '../tmp';
@@ -99,7 +100,8 @@ test('how many members at a time: the setting, else wasm only, one per core and 
     1,
   );
   try {
-    const base = { members: 15, model, microBatch: 8, requested: '', threadsSetting: '' };
+    const heap = () => estimateStepHeap(model);
+    const base = { members: 15, heap, microBatch: 8, requested: '', threadsSetting: '' };
     const gib = 2 ** 30;
     assert.deepEqual(
       chooseMemberThreads({ ...base, backend: 'wasm', cores: 2, freeBytes: 20 * gib }).members,
